@@ -1,0 +1,52 @@
+# divnet-nb: the two commands of the README's quick start are `make demo` and `make test`.
+# Everything runs in a virtual environment at .venv, created on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+# Core tests also run once with the JIT off, so that coverage sees the bodies of the
+# Numba kernels (and they are checked as plain Python).
+CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/test_fuse.py
+
+.PHONY: help install demo test bench lint lab clean
+
+help:
+	@echo "make demo   - run DivNet on a small built-in example and report what it did"
+	@echo "make test   - create .venv if needed, install the package with [dev,bench], run all tests"
+	@echo "make bench  - core benchmarks (ratios against BLAS floors and DPPy, measured in one run)"
+	@echo "make lint   - ruff"
+	@echo "make lab    - JupyterLab on notebooks/"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m divnet_nb
+
+test: $(STAMP)
+	$(PY) -m coverage erase
+	$(PY) -m coverage run -m pytest
+	NUMBA_DISABLE_JIT=1 $(PY) -m coverage run -m pytest -p no:cacheprovider -m "not slow" $(CORE_TESTS)
+	$(PY) -m coverage combine --quiet
+	$(PY) -m coverage report
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_core.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check divnet_nb tests benchmarks
+	$(PY) -m ruff format --check divnet_nb tests benchmarks
+
+lab: $(STAMP)
+	$(PY) -m jupyter lab notebooks/
+
+clean:
+	rm -rf .coverage .coverage.* .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -not -path "./$(VENV)/*" -exec rm -rf {} +

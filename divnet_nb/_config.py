@@ -1,0 +1,38 @@
+"""Numba settings for every jitted kernel in the package, in one place.
+
+Every private kernel is decorated with :func:`jit`; nothing else in the package
+calls :func:`numba.njit` directly, so the flags below are the only ones in use.
+
+``fastmath``
+    Off. The kernels are small next to the BLAS calls around them, and with
+    fastmath LLVM may reassociate sums and assume there are no NaNs or
+    infinities; the log-space recursion in :mod:`divnet_nb.dpp` relies on
+    ``-inf`` behaving like ``log(0)``, and we want a kernel to return the same
+    bits as its pure-Python twin (``NUMBA_DISABLE_JIT=1``).
+``parallel``
+    Off. The O(n^2) and O(N k^2) loops that Numba runs here cost milliseconds;
+    the expensive step (the Gram matrix) is a BLAS call that is already
+    multi-threaded.
+``cache``
+    On, so that a new Python process (a notebook kernel, the command line, a
+    test run) loads compiled kernels from ``__pycache__`` instead of compiling
+    them again.
+
+Set the environment variable ``NUMBA_DISABLE_JIT=1`` to run the kernels as
+plain Python; the test suite does this once so that coverage sees their bodies.
+"""
+
+from __future__ import annotations
+
+import numba
+
+FASTMATH = False
+PARALLEL = False
+CACHE = True
+
+NUMBA_FLAGS = {"fastmath": FASTMATH, "parallel": PARALLEL, "cache": CACHE}
+
+
+def jit(func):
+    """Compile ``func`` in nopython mode with the package's flags."""
+    return numba.njit(**NUMBA_FLAGS)(func)

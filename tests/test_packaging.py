@@ -1,0 +1,90 @@
+"""pyproject.toml is the source of truth; environment.yml must list the same packages and bounds."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import divnet_nb
+from divnet_nb import _config
+
+ROOT = Path(__file__).resolve().parents[1]
+# conda-forge names that differ from PyPI's
+CONDA_NAMES = {"pytorch": "torch"}
+
+
+def parse_requirement(text: str) -> tuple[str, str]:
+    match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*", text)
+    assert match, text
+    return match.group(1).lower().replace("_", "-"), match.group(2).replace(" ", "")
+
+
+def pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in ("dev", "bench"):
+        reqs += project["optional-dependencies"][extra]
+    return dict(parse_requirement(r) for r in reqs)
+
+
+def environment_requirements() -> dict[str, str]:
+    """Package lines of environment.yml (conda and pip sections), conda names mapped to PyPI's."""
+    found = {}
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        item = re.fullmatch(r"\s*-\s+(.+?)\s*", line)
+        if not item or item.group(1).endswith(":") or item.group(1).startswith("-e"):
+            continue
+        if item.group(1) in ("conda-forge", "pip"):
+            continue
+        name, spec = parse_requirement(item.group(1))
+        found[CONDA_NAMES.get(name, name)] = spec
+    return found
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    env = environment_requirements()
+    python = env.pop("python")
+    assert (
+        python
+        == ">="
+        + tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"][2:]
+    )
+    assert env == pyproject_requirements()
+
+
+def test_environment_yml_has_lower_bounds_only():
+    for name, spec in environment_requirements().items():
+        assert re.fullmatch(r">=[0-9.]+", spec), f"{name}: {spec!r} is not a lower bound"
+
+
+def test_environment_yml_installs_the_package_with_dev_extra():
+    assert "- -e .[dev]" in (ROOT / "environment.yml").read_text()
+
+
+def test_public_api_is_exported():
+    for name in divnet_nb.__all__:
+        assert getattr(divnet_nb, name).__doc__, f"{name} has no docstring"
+
+
+@pytest.mark.skipif(
+    _config.numba.config.DISABLE_JIT, reason="no dispatchers when the JIT is disabled"
+)
+def test_every_jitted_kernel_uses_the_config_flags():
+    import divnet_nb.dpp
+    import divnet_nb.kernel
+    import divnet_nb.sample
+
+    kernels = [
+        obj
+        for module in (divnet_nb.kernel, divnet_nb.dpp, divnet_nb.sample)
+        for obj in vars(module).values()
+        if isinstance(obj, _config.numba.core.registry.CPUDispatcher)
+    ]
+    assert len(kernels) >= 6
+    for kernel in kernels:
+        assert kernel.targetoptions["fastmath"] == _config.FASTMATH, kernel
+        assert kernel.targetoptions["parallel"] == _config.PARALLEL, kernel
+        assert (type(kernel._cache).__name__ != "NullCache") == _config.CACHE, kernel
