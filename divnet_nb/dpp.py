@@ -138,7 +138,9 @@ class Eigendecomposition:
             _log_esp_table(_log_values(self.values), k, table)
             table.flags.writeable = False
             self._esp = table
-        return self._esp[:, : k + 1]
+        if self._esp.shape[1] == k + 1:
+            return self._esp
+        return np.ascontiguousarray(self._esp[:, : k + 1])  # one memory layout, one compiled kernel
 
 
 def _check_gamma(gamma) -> float:

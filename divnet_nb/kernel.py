@@ -25,6 +25,7 @@ product, and about as accurate as the float32 data themselves (relative error
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
@@ -65,6 +66,47 @@ def _batch_gram(A: np.ndarray, name: str) -> np.ndarray:
     if not np.isfinite(np.diagonal(G)).all():
         raise_not_finite(A, name)
     return G
+
+
+def _is_tensor(x) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _tensor_gram(batch, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Gram matrix and column sums of a torch tensor, computed by torch on the tensor's device.
+
+    Same precision rules as for arrays (float32 blocks summed in float64). Running
+    the products in torch keeps them in the thread pool (or on the GPU) that just
+    computed the activations: interleaving torch with numpy's BLAS makes the two
+    thread pools compete for the cores (measured: 0.78 s instead of 0.48 s for
+    60000 x 500 on 2 cores), and on a GPU only the n x n result is copied back.
+    """
+    import torch
+
+    A = batch.detach()
+    if A.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array; got shape {tuple(A.shape)}")
+    if not A.is_floating_point():
+        A = A.double()
+    elif A.dtype not in (torch.float32, torch.float64):
+        A = A.float()
+    if A.dtype == torch.float64:
+        G, sums = A.T @ A, A.sum(dim=0)
+    else:
+        G = torch.zeros((A.shape[1], A.shape[1]), dtype=torch.float64, device=A.device)
+        sums = torch.zeros(A.shape[1], dtype=torch.float64, device=A.device)
+        ones = torch.ones(min(BLOCK_ROWS, A.shape[0]), dtype=A.dtype, device=A.device)
+        for start in range(0, A.shape[0], BLOCK_ROWS):
+            block = A[start : start + BLOCK_ROWS]
+            G += (block.T @ block).double()
+            sums += (
+                ones[: block.shape[0]] @ block
+            ).double()  # a GEMV: 10x faster than sum(dtype=float64)
+    G, sums = G.cpu().numpy(), sums.cpu().numpy()
+    if not (np.isfinite(np.diagonal(G)).all() and np.isfinite(sums).all()):
+        raise_not_finite(A.cpu().numpy(), name)
+    return G, sums
 
 
 def _column_sums(A: np.ndarray) -> np.ndarray:
@@ -127,19 +169,31 @@ class GramAccumulator:
         self._sums = np.zeros(n, dtype=np.float64) if self._track_sums else None
 
     def update(self, batch) -> GramAccumulator:
-        """Add a batch of rows (shape ``(m, n_features)``); returns ``self``."""
-        A = as_float_array(batch, "batch", 2, check_finite=False)
+        """Add a batch of rows (shape ``(m, n_features)``); returns ``self``.
+
+        ``batch`` may be a numpy array or a torch tensor; a tensor's products are
+        computed by torch on its own device (see :func:`_tensor_gram`).
+        """
+        if _is_tensor(batch):
+            G, sums = _tensor_gram(batch, "batch")
+            shape = tuple(batch.shape)
+        else:
+            A = as_float_array(batch, "batch", 2, check_finite=False)
+            G, sums, shape = None, None, A.shape
         if self._n is None:
-            self._allocate(A.shape[1])
-        elif A.shape[1] != self._n:
+            self._allocate(shape[1])
+        elif shape[1] != self._n:
             raise ValueError(
                 f"batch must have {self._n} columns (one per neuron) like the earlier "
-                f"batches; got shape {A.shape}"
+                f"batches; got shape {shape}"
             )
-        self._G += _batch_gram(A, "batch")
+        if G is None:
+            G = _batch_gram(A, "batch")
+            sums = _column_sums(A) if self._track_sums else None
+        self._G += G
         if self._track_sums:
-            self._sums += _column_sums(A)
-        self._count += A.shape[0]
+            self._sums += sums
+        self._count += shape[0]
         return self
 
     def _check_nonempty(self) -> None:

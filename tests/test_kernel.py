@@ -87,6 +87,29 @@ def test_accepts_torch_tensors_and_integers(rng):
     np.testing.assert_allclose(rbf_kernel(ints), naive.rbf_kernel(ints.astype(float)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_accumulator_takes_torch_tensors(rng, dtype):
+    A = rng.random((5000, 30))
+    acc = GramAccumulator()
+    for part in np.array_split(A, 3):
+        acc.update(torch.from_numpy(part).to(dtype))
+    exact = naive.gram(torch.from_numpy(A).to(dtype).double().numpy())
+    rtol = 1e-12 if dtype == torch.float64 else 1e-6
+    assert np.max(np.abs(acc.gram - exact)) / np.max(exact) < rtol
+    np.testing.assert_allclose(
+        acc.sums, torch.from_numpy(A).to(dtype).double().sum(0).numpy(), rtol=rtol
+    )
+    assert acc.n_samples == 5000
+    bad = torch.ones(4, 30)
+    bad[2, 3] = float("nan")
+    with pytest.raises(ValueError, match="batch contains 1 NaN"):
+        acc.update(bad)
+    with pytest.raises(ValueError, match="batch must have 30 columns"):
+        acc.update(torch.ones(2, 3))
+    acc2 = GramAccumulator().update(torch.ones(3, 2, dtype=torch.int64))
+    np.testing.assert_allclose(acc2.gram, np.full((2, 2), 3.0))
+
+
 def test_kernel_from_gram(rng):
     A = rng.random((300, 11))
     G = gram(A)
