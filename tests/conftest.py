@@ -4,6 +4,8 @@ pytest puts this folder on ``sys.path``."""
 from __future__ import annotations
 
 import os
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -22,3 +24,28 @@ def random_psd(rng, n, rank=None, scale=1.0):
     B = rng.standard_normal((n, rank))
     L = B @ B.T / rank * scale
     return (L + L.T) / 2
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every URL fails at once; records the URLs torchvision tried."""
+    tried = []
+
+    def fail(request, *args, **kwargs):
+        tried.append(getattr(request, "full_url", request))
+        raise urllib.error.URLError("network disabled by the test")
+
+    monkeypatch.setattr(urllib.request, "urlopen", fail)
+    return tried
+
+
+def require_data(name: str):
+    """Skip when a dataset is missing on a developer's machine; fail in CI (DIVNET_DATA is set there)."""
+    from divnet_nb.data import DatasetNotFoundError, load_dataset
+
+    try:
+        load_dataset(name, n_train=1, n_test=1)
+    except DatasetNotFoundError as exc:
+        if os.environ.get("DIVNET_DATA"):
+            pytest.fail(f"{name} is missing although DIVNET_DATA is set: {exc}")
+        pytest.skip(f"{name} not available (set DIVNET_DATA): {exc}")

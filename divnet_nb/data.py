@@ -1,0 +1,838 @@
+"""The paper's datasets as flat float32 arrays in [0, 1], found offline first.
+
+============  ========================  ===============  =============================================
+name          train / valid / test      image shape      where it comes from
+============  ========================  ===============  =============================================
+``digits``    1297 / - / 500            (8, 8)           scikit-learn's bundled copy (no download);
+                                                         a fixed stratified split, seed 0
+``mnist``     60000 / - / 10000         (28, 28)         ``MNIST/raw/`` under the data folder
+``mnist_rot`` 10000 / 2000 / 50000      (28, 28)         ``mnist_rotation_new/*.amat`` if present,
+                                                         else **rebuilt from MNIST** (see below)
+``cifar10``   50000 / - / 10000         (32, 32, 3)      ``cifar-10-batches-py/`` or
+                                                         ``cifar-10/cifar10.npz``
+============  ========================  ===============  =============================================
+
+The data folder is :func:`divnet_nb.paths.data_dir` (``$DIVNET_DATA``, default
+``data/`` in the repository). Inputs are scaled to [0, 1] as the paper's MATLAB
+toolbox did (MNIST and CIFAR-10 by 1/255, digits by 1/16) and flattened in C
+order: pixel ``(row, col)`` of a grey image is feature ``row * width + col``,
+and channel ``ch`` of a CIFAR-10 pixel (images are height x width x channel,
+RGB) is feature ``(row * 32 + col) * 3 + ch``. Labels are int64.
+
+MNIST is read from torchvision's uncompressed files when they exist (with
+:class:`torchvision.datasets.MNIST`), otherwise straight from the four original
+gzip IDX files, whose md5 must match the list torchvision carries
+(``torchvision.datasets.MNIST.resources``). CIFAR-10 is read with
+:class:`torchvision.datasets.CIFAR10` from the original pickled batches (it
+checks their md5), otherwise from a Keras-layout ``.npz`` whose arrays must
+match the sha256 hashes of the canonical CIFAR-10 arrays. Only when none of
+these files exist, and the folder is writable, is torchvision's download tried
+(with a timeout); any failure becomes a :class:`DatasetNotFoundError` that
+says where it looked and which files it wanted.
+
+MNIST_ROT is a rebuild, not the original files
+----------------------------------------------
+Larochelle et al. (2007) made ``mnist_rotation_new`` by rotating MNIST digits
+by angles drawn uniformly in [0, 2 pi) and splitting them 10000 / 2000 /
+50000. When the official ``.amat`` files are not in
+``<data>/mnist_rotation_new/``, this module rebuilds an equivalent set the
+same way: 62000 distinct images drawn from MNIST's 70000 (training images
+0-59999, then test images as 60000-69999) with seed :data:`MNIST_ROT_SEED`,
+each rotated counterclockwise by its own angle from the same generator,
+bilinear interpolation with zero padding, 28 x 28 kept. The pixels differ from
+the original files (other digits, other angles, other interpolation); the task
+is the same. The result is cached as a compressed ``.npz`` with its seed and a
+sha256 checksum, in ``<data>/mnist_rotation_new/`` when that folder is
+writable, else in ``<cache>/data/mnist_rotation_new/``; a cache file that is
+corrupt or was built differently is rebuilt. Its ``source`` says "rebuilt".
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import numbers
+import os
+import socket
+import stat
+import struct
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from . import paths
+from ._validate import as_size
+
+__all__ = [
+    "DATASETS",
+    "MNIST_ROT_SEED",
+    "Dataset",
+    "DatasetNotFoundError",
+    "load_dataset",
+]
+
+DATASETS = ("digits", "mnist", "mnist_rot", "cifar10")
+
+#: Seed of the fixed stratified train/test split of ``digits``, and its test size.
+DIGITS_SPLIT_SEED = 0
+DIGITS_N_TEST = 500
+
+#: Seed of the MNIST_ROT rebuild (which MNIST images, which angles).
+MNIST_ROT_SEED = 0
+#: Train, validation and test sizes of MNIST_ROT (Larochelle et al. 2007).
+MNIST_ROT_SIZES = (10000, 2000, 50000)
+#: Seconds torchvision may wait on the network per socket operation when downloading.
+DOWNLOAD_TIMEOUT = 20.0
+
+_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_IDX_IMAGES, _IDX_LABELS = 2051, 2049  # magic numbers of the IDX headers
+
+_CIFAR_BATCHES = "cifar-10-batches-py"
+_CIFAR_NPZ = Path("cifar-10") / "cifar10.npz"
+# sha256 of the raw C-order bytes of the four canonical CIFAR-10 arrays in Keras
+# layout (images N x 32 x 32 x 3 uint8 RGB, labels uint8), in the original order
+# of data_batch_1..5 and test_batch. They do not depend on the .npz container.
+CIFAR10_SHA256 = {
+    "x_train": "47af8b02cfcfb6cdf3dbbd1969ad7f1b70f4413f6f80f437b020ee4e5bc8304a",
+    "y_train": "2b7cd2f24487317614016b72ffd53071c3062f592f0eb300c18a770d41ae1253",
+    "x_test": "f9b1e2130bab680db56eb06d886f7f1ad0f1183907ceff4659d1735c890f5b04",
+    "y_test": "cec8a24a1e92aa2ecaa0bbd3dbfa86bf6cd8759fbd209a832824c8cf0afca9d5",
+}
+_CIFAR_SHAPES = {
+    "x_train": (50000, 32, 32, 3),
+    "y_train": (50000,),
+    "x_test": (10000, 32, 32, 3),
+    "y_test": (10000,),
+}
+
+_ROT_FOLDER = "mnist_rotation_new"
+_ROT_AMAT_TRAIN = "mnist_all_rotation_normalized_float_train_valid.amat"
+_ROT_AMAT_TEST = "mnist_all_rotation_normalized_float_test.amat"
+_ROT_FORMAT = 1  # bump when the rebuild changes, so old caches are rebuilt
+_ROT_ARRAYS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "index", "angle")
+_ROT_BATCH = 2048  # images rotated at a time (about 25 MB of float64 per temporary)
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's files are not in the data folder and could not be downloaded.
+
+    The message names the folders searched, the files expected there and the
+    environment variable (``DIVNET_DATA``) that points to another data folder.
+    """
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """One dataset, split, flattened and scaled; returned by :func:`load_dataset`.
+
+    Attributes
+    ----------
+    name : str
+        One of :data:`DATASETS`.
+    x_train, x_test : numpy.ndarray
+        float32, shape ``(n, n_features)``: images flattened in C order
+        (``image_shape``; HWC for CIFAR-10), scaled to [0, 1].
+    y_train, y_test : numpy.ndarray
+        int64 class labels, shape ``(n,)``.
+    image_shape : tuple of int
+        ``(8, 8)``, ``(28, 28)`` or ``(32, 32, 3)``.
+    n_classes : int
+        Number of classes (10 for all four).
+    source : str
+        One line saying where the data came from.
+    x_valid, y_valid : numpy.ndarray or None
+        The validation split (MNIST_ROT only), else ``None``.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    image_shape: tuple
+    n_classes: int
+    source: str
+    x_valid: np.ndarray | None = None
+    y_valid: np.ndarray | None = None
+
+    def __post_init__(self):
+        n_features = math.prod(self.image_shape)
+        splits = [("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)]
+        if (self.x_valid is None) != (self.y_valid is None):
+            raise ValueError("x_valid and y_valid must both be arrays or both be None")
+        if self.x_valid is not None:
+            splits.append(("valid", self.x_valid, self.y_valid))
+        for split, x, y in splits:
+            if not isinstance(x, np.ndarray) or x.dtype != np.float32 or x.ndim != 2:
+                raise ValueError(f"x_{split} must be a 2-D float32 array; got {_describe(x)}")
+            if x.shape[1] != n_features:
+                raise ValueError(
+                    f"x_{split} must have {n_features} columns (image_shape {self.image_shape}); "
+                    f"got shape {x.shape}"
+                )
+            if not isinstance(y, np.ndarray) or y.dtype != np.int64 or y.shape != (len(x),):
+                raise ValueError(
+                    f"y_{split} must be an int64 array of shape ({len(x)},); got {_describe(y)}"
+                )
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features (pixels times channels)."""
+        return self.x_train.shape[1]
+
+    @property
+    def n_train(self) -> int:
+        """Number of training examples."""
+        return self.x_train.shape[0]
+
+    @property
+    def n_test(self) -> int:
+        """Number of test examples."""
+        return self.x_test.shape[0]
+
+    @property
+    def n_valid(self) -> int:
+        """Number of validation examples (0 when there is no validation split)."""
+        return 0 if self.x_valid is None else self.x_valid.shape[0]
+
+    def images(self, split: str = "train") -> np.ndarray:
+        """The inputs of ``split`` (``"train"``, ``"valid"`` or ``"test"``) as images.
+
+        Returns a view of shape ``(n, *image_shape)``, e.g. for plotting.
+        """
+        x = {"train": self.x_train, "valid": self.x_valid, "test": self.x_test}.get(split)
+        if x is None:
+            have = "train, valid or test" if self.x_valid is not None else "train or test"
+            raise ValueError(f"split must be {have} for {self.name}; got {split!r}")
+        return x.reshape(len(x), *self.image_shape)
+
+    def __repr__(self) -> str:
+        valid = f", valid {self.n_valid}" if self.x_valid is not None else ""
+        return (
+            f"Dataset({self.name!r}: train {self.n_train}{valid}, test {self.n_test}, "
+            f"{self.n_features} features (image {self.image_shape}), {self.n_classes} classes; "
+            f"{self.source})"
+        )
+
+
+def load_dataset(
+    name: str, *, n_train: int | None = None, n_test: int | None = None, subset_seed: int = 0
+) -> Dataset:
+    """Load one of :data:`DATASETS`, optionally a random subset of it.
+
+    Parameters
+    ----------
+    name : str
+        ``"digits"``, ``"mnist"``, ``"mnist_rot"`` or ``"cifar10"``.
+    n_train, n_test : int or None
+        Keep this many training / test examples, drawn at random without
+        replacement with ``subset_seed`` (the first ``n`` of one fixed
+        permutation, so a smaller subset is contained in a larger one; kept in
+        their original order). ``None`` keeps all. The MNIST_ROT validation
+        split is always kept whole.
+    subset_seed : int
+        Seed of the subsets (train and test use independent streams).
+
+    Returns
+    -------
+    Dataset
+        float32 inputs in [0, 1], flattened in C order (HWC for CIFAR-10); int64 labels.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``name``; ``n_train`` / ``n_test`` below 1 or above the split's
+        size; a data file whose checksum does not match.
+    DatasetNotFoundError
+        The files are missing and could not be downloaded.
+    """
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"name must be one of {', '.join(map(repr, DATASETS))}; got {name!r}")
+    for arg, value in (("n_train", n_train), ("n_test", n_test)):
+        if value is not None and not (
+            isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+        ):
+            raise ValueError(f"{arg} must be None or an integer >= 1; got {value!r}")
+    if (
+        isinstance(subset_seed, bool)
+        or not isinstance(subset_seed, numbers.Integral)
+        or subset_seed < 0
+    ):
+        raise ValueError(f"subset_seed must be a non-negative int; got {subset_seed!r}")
+
+    raw = _LOADERS[name](paths.data_dir())
+    keep_train = _subset(len(raw.y_train), n_train, "n_train", int(subset_seed), 0)
+    keep_test = _subset(len(raw.y_test), n_test, "n_test", int(subset_seed), 1)
+    source = raw.source
+    parts = [
+        f"{n} of {len(y)} {split}"
+        for split, n, y in (("train", n_train, raw.y_train), ("test", n_test, raw.y_test))
+        if n is not None
+    ]
+    if parts:
+        source += f"; random subset: {', '.join(parts)} (subset_seed {subset_seed})"
+    has_valid = raw.x_valid is not None
+    return Dataset(
+        name=name,
+        x_train=_features(raw.x_train, keep_train, raw.scale),
+        y_train=_labels(raw.y_train, keep_train),
+        x_test=_features(raw.x_test, keep_test, raw.scale),
+        y_test=_labels(raw.y_test, keep_test),
+        image_shape=raw.image_shape,
+        n_classes=10,
+        source=source,
+        x_valid=_features(raw.x_valid, None, raw.scale) if has_valid else None,
+        y_valid=_labels(raw.y_valid, None) if has_valid else None,
+    )
+
+
+# --------------------------------------------------------------------------- common
+
+
+class _Raw(NamedTuple):
+    """Arrays as stored (uint8 images or floats), before subsetting and scaling."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    scale: float  # divide the stored values by this to get [0, 1]
+    image_shape: tuple
+    source: str
+    x_valid: np.ndarray | None = None
+    y_valid: np.ndarray | None = None
+
+
+def _describe(a) -> str:
+    if isinstance(a, np.ndarray):
+        return f"dtype {a.dtype}, shape {a.shape}"
+    return type(a).__name__
+
+
+def _subset(n_total: int, n, name: str, seed: int, stream: int) -> np.ndarray | None:
+    if n is None:
+        return None
+    n = as_size(n, n_total, name, upper=f"the number of examples ({n_total})")
+    order = np.random.default_rng([seed, stream]).permutation(n_total)
+    return np.sort(order[:n])
+
+
+def _features(x: np.ndarray, keep: np.ndarray | None, scale: float) -> np.ndarray:
+    if keep is not None:
+        x = x[keep]
+    out = np.asarray(x).reshape(len(x), -1).astype(np.float32)  # always a copy
+    if scale != 1:
+        out /= np.float32(scale)
+    return out
+
+
+def _labels(y: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    y = np.asarray(y)
+    return (y if keep is None else y[keep]).astype(np.int64)
+
+
+def _is_writable(folder: Path) -> bool:
+    """Whether ``folder`` (or, if it does not exist, its nearest existing parent) may be written.
+
+    The permission bits are checked as well as :func:`os.access`, so that a
+    folder marked read-only (``chmod a-w``) is left alone even by root.
+    """
+    folder = Path(folder)
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    return bool(folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _where_data_is() -> str:
+    if os.environ.get("DIVNET_DATA"):
+        return f"DIVNET_DATA is {os.environ['DIVNET_DATA']}"
+    return f"DIVNET_DATA is unset, so the default {paths.data_dir()} is used"
+
+
+def _not_found(what: str, searched: list[str], reason: str) -> DatasetNotFoundError:
+    return DatasetNotFoundError(
+        f"{what} not found. Searched: {'; '.join(searched)}. {reason} "
+        f"Put the files there, or set DIVNET_DATA to a data folder that holds them "
+        f"({_where_data_is()})."
+    )
+
+
+def _download(what: str, fetch, target: Path, searched: list[str]) -> None:
+    """Run torchvision's download ``fetch()`` into ``target``; any failure -> DatasetNotFoundError."""
+    if not _is_writable(target):
+        raise _not_found(what, searched, f"{target} is not writable, so no download was tried.")
+    existing = target
+    while not existing.exists():
+        existing = existing.parent
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
+    try:
+        fetch()
+        failure = None
+    except Exception as exc:  # URLError, OSError, RuntimeError, ...: all mean "not here"
+        failure = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    finally:
+        socket.setdefaulttimeout(previous)
+    if failure is not None:
+        for folder in [target, *target.parents]:  # remove the empty folders torchvision made
+            if folder == existing or not folder.is_relative_to(existing):
+                break
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        if len(failure) > 300:
+            failure = failure[:297] + "..."
+        raise _not_found(
+            what, searched, f"Downloading with torchvision into {target} failed ({failure})."
+        ) from None
+
+
+def _sha256(a: np.ndarray) -> str:
+    return hashlib.sha256(memoryview(np.ascontiguousarray(a)).cast("B")).hexdigest()
+
+
+# --------------------------------------------------------------------------- digits
+
+
+def _load_digits(root: Path) -> _Raw:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = bunch.images  # (1797, 8, 8) float64, values 0..16
+    y = np.asarray(bunch.target, dtype=np.int64)
+    test = _stratified_test_index(y, DIGITS_N_TEST, DIGITS_SPLIT_SEED)
+    train = np.setdiff1d(np.arange(len(y)), test)
+    return _Raw(
+        x[train],
+        y[train],
+        x[test],
+        y[test],
+        16.0,
+        (8, 8),
+        f"scikit-learn's bundled digits (sklearn.datasets.load_digits, 8x8, values 0-16), "
+        f"stratified split {len(train)}/{len(test)} with seed {DIGITS_SPLIT_SEED}",
+    )
+
+
+def _stratified_test_index(y: np.ndarray, n_test: int, seed: int) -> np.ndarray:
+    """Sorted indices of a test set of ``n_test`` with each class in proportion (largest remainder)."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    quota = counts * n_test / len(y)
+    take = np.floor(quota).astype(np.int64)
+    short = n_test - int(take.sum())
+    take[np.argsort(-(quota - take), kind="stable")[:short]] += 1
+    picked = [
+        rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take, strict=True)
+    ]
+    return np.sort(np.concatenate(picked))
+
+
+# --------------------------------------------------------------------------- MNIST
+
+
+def _load_mnist(root: Path) -> _Raw:
+    raw_dir = root / "MNIST" / "raw"
+    names = [name for pair in _MNIST_FILES.values() for name in pair]
+    if not all((raw_dir / name).is_file() for name in names):
+        if all((raw_dir / f"{name}.gz").is_file() for name in names):
+            return _mnist_from_gz(raw_dir)
+        from torchvision.datasets import MNIST
+
+        def fetch():
+            MNIST(root, train=True, download=True)
+
+        searched = [
+            f"{raw_dir} for {', '.join(n + '.gz' for n in names)} (or the same uncompressed)"
+        ]
+        _download("MNIST", fetch, raw_dir, searched)
+    return _mnist_from_torchvision(root, raw_dir)
+
+
+def _mnist_from_torchvision(root: Path, raw_dir: Path) -> _Raw:
+    from torchvision.datasets import MNIST
+
+    arrays = []
+    for train in (True, False):
+        ds = MNIST(root, train=train, download=False)
+        arrays += [ds.data.numpy(), ds.targets.numpy()]
+    _check_mnist_shapes(*arrays, raw_dir)
+    return _Raw(*arrays, 255.0, (28, 28), f"MNIST IDX files in {raw_dir} (read by torchvision)")
+
+
+def _mnist_from_gz(raw_dir: Path) -> _Raw:
+    from torchvision.datasets import MNIST
+
+    md5 = dict(MNIST.resources)  # torchvision's (file name, md5) list of the .gz files
+    arrays = []
+    for split in ("train", "test"):
+        for name in _MNIST_FILES[split]:
+            arrays.append(_read_idx_gz(raw_dir / f"{name}.gz", md5[f"{name}.gz"]))
+    _check_mnist_shapes(*arrays, raw_dir)
+    return _Raw(
+        *arrays,
+        255.0,
+        (28, 28),
+        f"MNIST gzip IDX files in {raw_dir} (md5-checked against torchvision's list)",
+    )
+
+
+def _read_idx_gz(path: Path, md5: str) -> np.ndarray:
+    """Read a gzip IDX file of uint8 images or labels after checking its md5."""
+    data = path.read_bytes()
+    actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    if actual != md5:
+        raise ValueError(
+            f"{path} is corrupt or not the original MNIST file: its md5 is {actual}, "
+            f"torchvision's list expects {md5}. Replace it with the original file."
+        )
+    raw = gzip.decompress(data)
+    (magic,) = struct.unpack(">I", raw[:4])
+    if magic == _IDX_IMAGES:
+        shape, offset = struct.unpack(">III", raw[4:16]), 16
+    elif magic == _IDX_LABELS:
+        shape, offset = struct.unpack(">I", raw[4:8]), 8
+    else:
+        raise ValueError(f"{path} is not an IDX file of uint8 images or labels (magic {magic})")
+    if len(raw) != offset + math.prod(shape):
+        raise ValueError(f"{path} holds {len(raw) - offset} data bytes; its header says {shape}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def _check_mnist_shapes(x_train, y_train, x_test, y_test, where: Path) -> None:
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if x.shape[1:] != (28, 28) or y.shape != (len(x),):
+            raise ValueError(
+                f"MNIST {split} files in {where} hold images {x.shape} and labels {y.shape}; "
+                f"expected (n, 28, 28) and (n,)"
+            )
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+
+
+def _load_cifar10(root: Path) -> _Raw:
+    from torchvision.datasets import CIFAR10
+
+    batches = root / _CIFAR_BATCHES
+    expected = [name for name, _ in CIFAR10.train_list + CIFAR10.test_list]
+    expected.append(CIFAR10.meta["filename"])
+    if all((batches / name).is_file() for name in expected):
+        return _cifar_from_torchvision(root, batches)
+    if (root / _CIFAR_NPZ).is_file():
+        return _cifar_from_npz(root / _CIFAR_NPZ)
+    searched = [f"{batches} for {', '.join(expected)}", f"{root / _CIFAR_NPZ}"]
+    _download("CIFAR-10", lambda: CIFAR10(root, train=True, download=True), root, searched)
+    return _cifar_from_torchvision(root, batches)
+
+
+def _cifar_from_torchvision(root: Path, batches: Path) -> _Raw:
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import calculate_md5
+
+    files = (
+        CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["filename"], CIFAR10.meta["md5"]]]
+    )
+    arrays = []
+    for train in (True, False):
+        try:
+            ds = CIFAR10(root, train=train, download=False)  # checks every batch's md5
+        except RuntimeError:
+            for name, md5 in files:  # say which file failed
+                actual = calculate_md5(batches / name) if (batches / name).is_file() else "missing"
+                if actual != md5:
+                    raise ValueError(
+                        f"{batches / name} is corrupt or not the original CIFAR-10 file: its md5 "
+                        f"is {actual}, torchvision's list expects {md5}"
+                    ) from None
+            raise
+        arrays += [np.asarray(ds.data), np.asarray(ds.targets, dtype=np.int64)]
+    return _Raw(
+        *arrays, 255.0, (32, 32, 3), f"CIFAR-10 batches in {batches} (md5-checked by torchvision)"
+    )
+
+
+def _cifar_from_npz(path: Path) -> _Raw:
+    """Read a Keras-layout CIFAR-10 .npz and check each array's sha256."""
+    arrays = {}
+    with np.load(path, allow_pickle=False) as npz:
+        missing = [key for key in CIFAR10_SHA256 if key not in npz.files]
+        if missing:
+            raise ValueError(f"{path} lacks the arrays {missing}; it holds {npz.files}")
+        for key in CIFAR10_SHA256:
+            arrays[key] = npz[key]
+    for key, a in arrays.items():
+        if key.startswith("y") and a.dtype.kind in "iu" and a.shape in ((len(a),), (len(a), 1)):
+            if a.size and (a.min() < 0 or a.max() > 9):
+                raise ValueError(f"{key} in {path} holds labels outside 0-9")
+            a = arrays[key] = a.reshape(-1).astype(np.uint8)  # the hashed form
+        if a.shape != _CIFAR_SHAPES[key] or (key.startswith("x") and a.dtype != np.uint8):
+            raise ValueError(
+                f"{key} in {path} must be {'uint8' if key.startswith('x') else 'integer'} with "
+                f"shape {_CIFAR_SHAPES[key]}; got {_describe(a)}"
+            )
+        actual = _sha256(a)
+        if actual != CIFAR10_SHA256[key]:
+            raise ValueError(
+                f"{key} in {path} is not the canonical CIFAR-10 array: sha256 of its bytes is "
+                f"{actual}, expected {CIFAR10_SHA256[key]}"
+            )
+    return _Raw(
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
+        255.0,
+        (32, 32, 3),
+        f"CIFAR-10 arrays in {path} (Keras layout, sha256-checked)",
+    )
+
+
+# --------------------------------------------------------------------------- MNIST_ROT
+
+
+def _load_mnist_rot(root: Path) -> _Raw:
+    folder = root / _ROT_FOLDER
+    n_train, n_valid, n_test = MNIST_ROT_SIZES
+    if (folder / _ROT_AMAT_TRAIN).is_file() and (folder / _ROT_AMAT_TEST).is_file():
+        x, y = _read_amat(folder / _ROT_AMAT_TRAIN, n_train + n_valid)
+        x_test, y_test = _read_amat(folder / _ROT_AMAT_TEST, n_test)
+        return _Raw(
+            x[:n_train],
+            y[:n_train],
+            x_test,
+            y_test,
+            1.0,
+            (28, 28),
+            f"official mnist_rotation_new .amat files in {folder}",
+            x[n_train:],
+            y[n_train:],
+        )
+    arrays, path = _mnist_rot_rebuilt(root)
+    return _Raw(
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
+        1.0,
+        (28, 28),
+        f"rebuilt from MNIST (seed {MNIST_ROT_SEED}, random rotations), not the original "
+        f"mnist_rotation_new files; cached in {path}",
+        arrays["x_valid"],
+        arrays["y_valid"],
+    )
+
+
+def _read_amat(path: Path, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read an ``.amat`` file of Larochelle et al.: per row 784 pixels in [0, 1], then the label.
+
+    The pixels are kept in file order and read as a 28 x 28 image row by row,
+    as the usual readers of these files do.
+    """
+    table = np.loadtxt(path, dtype=np.float64, ndmin=2)
+    if table.shape != (n_rows, 785):
+        raise ValueError(f"{path} must hold {n_rows} rows of 785 numbers; got {table.shape}")
+    x, label = table[:, :784], table[:, 784]
+    if not (np.all(x >= 0) and np.all(x <= 1)):
+        raise ValueError(f"{path} holds pixel values outside [0, 1]")
+    if not np.all((label == np.round(label)) & (label >= 0) & (label <= 9)):
+        raise ValueError(f"{path} holds labels that are not integers 0-9 in its last column")
+    return x.astype(np.float32), label.astype(np.int64)
+
+
+def _rot_cache_paths(root: Path) -> list[Path]:
+    """Where a rebuilt MNIST_ROT may live: the data folder first, then the cache folder."""
+    name = f"mnist_rot_rebuilt_v{_ROT_FORMAT}_seed{MNIST_ROT_SEED}.npz"
+    return [root / _ROT_FOLDER / name, paths.cache_dir() / "data" / _ROT_FOLDER / name]
+
+
+def _mnist_rot_rebuilt(root: Path) -> tuple[dict[str, np.ndarray], Path]:
+    """Read the rebuilt MNIST_ROT from a cache file, or rebuild it and write the cache."""
+    candidates = _rot_cache_paths(root)
+    for path in candidates:
+        arrays = _read_rot_cache(path)
+        if arrays is not None:
+            return arrays, path
+    try:
+        mnist = _load_mnist(root)
+    except DatasetNotFoundError as exc:
+        raise DatasetNotFoundError(
+            f"MNIST_ROT not found: neither {_ROT_AMAT_TRAIN} and {_ROT_AMAT_TEST} in "
+            f"{root / _ROT_FOLDER} nor a rebuilt copy ({candidates[0].name}) in "
+            f"{candidates[0].parent} or {candidates[1].parent}; rebuilding it needs MNIST. {exc}"
+        ) from None
+    target = next((p for p in candidates if _is_writable(p.parent)), None)
+    print(
+        f"divnet_nb.data: rebuilding MNIST_ROT from MNIST (seed {MNIST_ROT_SEED}); "
+        f"this is done once and cached in {target if target else '(nowhere: no writable folder)'}",
+        file=sys.stderr,
+    )
+    start = time.perf_counter()
+    arrays = _build_mnist_rot(
+        np.concatenate([mnist.x_train, mnist.x_test]),
+        np.concatenate([mnist.y_train, mnist.y_test]),
+        seed=MNIST_ROT_SEED,
+        sizes=MNIST_ROT_SIZES,
+    )
+    if target is not None:
+        try:
+            _write_rot_cache(target, arrays, MNIST_ROT_SEED)
+        except OSError as exc:
+            print(f"divnet_nb.data: could not write {target} ({exc})", file=sys.stderr)
+            target = None
+    print(
+        f"divnet_nb.data: MNIST_ROT rebuilt in {time.perf_counter() - start:.1f} s", file=sys.stderr
+    )
+    return arrays, target if target is not None else Path("(not cached)")
+
+
+def _build_mnist_rot(
+    images: np.ndarray, labels: np.ndarray, *, seed: int, sizes: tuple[int, int, int]
+) -> dict[str, np.ndarray]:
+    """Rotated-digit splits from ``images`` (uint8, (n, h, w)): the MNIST_ROT recipe.
+
+    ``sum(sizes)`` distinct images are drawn with ``numpy.random.default_rng(seed)``,
+    then one angle per image, uniform in [0, 2 pi), from the same generator.
+    Returns the splits (images in [0, 1] as float32 ``(n, h, w)``, int64
+    labels) and, as ``index`` and ``angle``, which image was rotated by how much.
+    """
+    n_train, n_valid, n_test = sizes
+    n = n_train + n_valid + n_test
+    if n > len(images):
+        raise ValueError(f"sizes {sizes} need {n} images; got {len(images)}")
+    rng = np.random.default_rng(seed)
+    index = rng.choice(len(images), size=n, replace=False)
+    angle = rng.uniform(0.0, 2.0 * math.pi, size=n)
+    x = _rotate_images(images[index] / 255.0, angle)
+    y = np.asarray(labels)[index].astype(np.int64)
+    a, b = n_train, n_train + n_valid
+    return {
+        "x_train": x[:a],
+        "y_train": y[:a],
+        "x_valid": x[a:b],
+        "y_valid": y[a:b],
+        "x_test": x[b:],
+        "y_test": y[b:],
+        "index": index.astype(np.int64),
+        "angle": angle,
+    }
+
+
+def _rotate_images(images: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Rotate each image counterclockwise about its centre by its angle (radians).
+
+    Bilinear interpolation, zero outside the image, output the same size
+    (like ``scipy.ndimage.rotate(image, degrees, reshape=False, order=1,
+    mode="grid-constant")``). Computed in float64 with elementwise operations
+    only and ``math.cos`` / ``math.sin``, so the result does not depend on the
+    batch size or the CPU's vector units; returned as float32.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    n, h, w = images.shape
+    angles = np.asarray(angles, dtype=np.float64).reshape(n)
+    cos = np.array([math.cos(a) for a in angles])[:, None]
+    sin = np.array([math.sin(a) for a in angles])[:, None]
+    # A rotated corner is at most half the diagonal from the centre: pad that much with zeros
+    # so that every bilinear neighbour is a valid index.
+    pad = int(math.ceil(math.hypot(h, w) / 2 - min(h, w) / 2)) + 2
+    hp, wp = h + 2 * pad, w + 2 * pad
+    dy, dx = np.meshgrid(np.arange(h) - (h - 1) / 2, np.arange(w) - (w - 1) / 2, indexing="ij")
+    dy, dx = dy.ravel()[None, :], dx.ravel()[None, :]
+    out = np.empty((n, h * w), dtype=np.float32)
+    padded = np.zeros((min(n, _ROT_BATCH), hp, wp))
+    for start in range(0, n, _ROT_BATCH):
+        stop = min(start + _ROT_BATCH, n)
+        b = stop - start
+        padded[:b, pad : pad + h, pad : pad + w] = images[start:stop]
+        flat = padded[:b].reshape(-1)
+        c, s = cos[start:stop], sin[start:stop]
+        # output pixel (centre + d) shows source pixel (centre + R(-angle) d), rows pointing down
+        row = c * dy + s * dx + ((h - 1) / 2 + pad)
+        col = c * dx - s * dy + ((w - 1) / 2 + pad)
+        r0, c0 = np.floor(row), np.floor(col)
+        fr, fc = row - r0, col - c0
+        i00 = r0.astype(np.intp) * wp + c0.astype(np.intp)
+        i00 += (np.arange(b, dtype=np.intp) * (hp * wp))[:, None]
+        top = flat[i00] * (1.0 - fc) + flat[i00 + 1] * fc
+        bottom = flat[i00 + wp] * (1.0 - fc) + flat[i00 + wp + 1] * fc
+        out[start:stop] = np.clip(top * (1.0 - fr) + bottom * fr, 0.0, 1.0)
+    return out.reshape(n, h, w)
+
+
+def _rot_checksum(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over the names, dtypes, shapes and bytes of the MNIST_ROT arrays."""
+    digest = hashlib.sha256()
+    for key in _ROT_ARRAYS:
+        a = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{a.dtype.str}:{a.shape};".encode())
+        digest.update(memoryview(a).cast("B"))
+    return digest.hexdigest()
+
+
+def _write_rot_cache(path: Path, arrays: dict[str, np.ndarray], seed: int) -> None:
+    """Write the arrays, seed, sizes and checksum atomically (temp file + os.replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "seed": np.int64(seed),
+        "format": np.int64(_ROT_FORMAT),
+        "checksum": np.str_(_rot_checksum(arrays)),
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **{key: arrays[key] for key in _ROT_ARRAYS}, **meta)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_rot_cache(path: Path) -> dict[str, np.ndarray] | None:
+    """The cached arrays, or None if absent; a bad file is reported on stderr and ignored."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in _ROT_ARRAYS}
+            seed, fmt, checksum = int(npz["seed"]), int(npz["format"]), str(npz["checksum"])
+    except Exception as exc:  # truncated zip, bad CRC, missing arrays, ...: all mean "rebuild"
+        problem = f"cannot be read ({type(exc).__name__}: {exc})"
+    else:
+        sizes = tuple(len(arrays[f"y_{split}"]) for split in ("train", "valid", "test"))
+        if seed != MNIST_ROT_SEED or fmt != _ROT_FORMAT:
+            problem = (
+                f"was built with seed {seed}, format {fmt} (want {MNIST_ROT_SEED}, {_ROT_FORMAT})"
+            )
+        elif sizes != tuple(MNIST_ROT_SIZES):
+            problem = f"holds splits of sizes {sizes}, not {tuple(MNIST_ROT_SIZES)}"
+        elif _rot_checksum(arrays) != checksum:
+            problem = "does not match its stored sha256 checksum"
+        else:
+            return arrays
+    print(f"divnet_nb.data: the MNIST_ROT cache {path} {problem}; rebuilding it.", file=sys.stderr)
+    return None
+
+
+_LOADERS = {
+    "digits": _load_digits,
+    "mnist": _load_mnist,
+    "mnist_rot": _load_mnist_rot,
+    "cifar10": _load_cifar10,
+}
