@@ -1,0 +1,134 @@
+"""Training until the error threshold, and the checkpoint cache."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from divnet_nb.data import load_dataset
+from divnet_nb.evaluate import error_rate
+from divnet_nb.train import (
+    GATE,
+    TrainConfig,
+    checkpoint_path,
+    default_config,
+    load_or_train,
+    train,
+    train_instances,
+)
+
+SIZES = (64, 32, 32, 10)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def weights_equal(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_trains_until_threshold(digits):
+    config = TrainConfig(threshold=0.02, max_epochs=100)
+    result = train(digits, SIZES, seed=0, config=config, progress=False)
+    assert result.reached
+    assert result.train_error < 0.02
+    assert error_rate(result.model, digits.x_train, digits.y_train) == pytest.approx(
+        result.train_error
+    )
+    # stopped at the first full check below the threshold
+    full_checks = [h["train_error"] for h in result.history if "train_error" in h]
+    assert full_checks[-1] < 0.02 and all(e >= 0.02 for e in full_checks[:-1])
+    assert all(h["running_error"] < GATE * 0.02 for h in result.history if "train_error" in h)
+    assert "trained" in result.summary() and "threshold" not in result.summary()
+
+
+def test_seeded_training_is_reproducible(digits):
+    config = TrainConfig(threshold=0.2, max_epochs=5)
+    a = train(digits, SIZES, seed=3, config=config, progress=False)
+    b = train(digits, SIZES, seed=3, config=config, progress=False)
+    assert weights_equal(a.model, b.model) and a.iterations == b.iterations
+
+
+def test_max_epochs_guard_is_flagged(digits, capsys):
+    result = train(
+        digits, SIZES, seed=0, config=TrainConfig(threshold=1e-6, max_epochs=1), progress=False
+    )
+    assert not result.reached and result.epochs == pytest.approx(1.0)
+    assert "NOT reached" in result.summary()
+    assert "stopped at max_epochs=1" in capsys.readouterr().err
+
+
+def test_cache_round_trip_and_key(digits, tmp_path):
+    config = TrainConfig(threshold=0.2, max_epochs=10)
+    first = load_or_train(digits, SIZES, 1, config, cache_root=tmp_path, progress=False)
+    second = load_or_train(digits, SIZES, 1, config, cache_root=tmp_path, progress=False)
+    assert not first.from_cache and second.from_cache
+    assert weights_equal(first.model, second.model)
+    assert second.iterations == first.iterations and second.history == first.history
+    path = checkpoint_path(digits, SIZES, 1, config, tmp_path)
+    assert path.exists() and not list(tmp_path.rglob("*.tmp"))
+    assert checkpoint_path(digits, SIZES, 2, config, tmp_path) != path
+    assert checkpoint_path(digits, SIZES, 1, TrainConfig(threshold=0.3), tmp_path) != path
+    other_data = load_dataset("digits", n_train=500)
+    assert checkpoint_path(other_data, SIZES, 1, config, tmp_path) != path
+
+
+def test_truncated_checkpoint_is_detected_and_retrained(digits, tmp_path, capsys):
+    config = TrainConfig(threshold=0.2, max_epochs=10)
+    first = load_or_train(digits, SIZES, 0, config, cache_root=tmp_path, progress=False)
+    path = checkpoint_path(digits, SIZES, 0, config, tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    again = load_or_train(digits, SIZES, 0, config, cache_root=tmp_path, progress=False)
+    assert "is unusable" in capsys.readouterr().err
+    assert not again.from_cache and weights_equal(first.model, again.model)
+    assert load_or_train(digits, SIZES, 0, config, cache_root=tmp_path, progress=False).from_cache
+
+
+def test_mismatched_checkpoint_is_retrained(digits, tmp_path, capsys):
+    config = TrainConfig(threshold=0.2, max_epochs=10)
+    load_or_train(digits, SIZES, 0, config, cache_root=tmp_path, progress=False)
+    path = checkpoint_path(digits, SIZES, 0, config, tmp_path)
+    other = checkpoint_path(digits, SIZES, 5, config, tmp_path)
+    load_or_train(digits, SIZES, 5, config, cache_root=tmp_path, progress=False)
+    os.replace(other, path)  # a valid file under the wrong key
+    result = load_or_train(digits, SIZES, 0, config, cache_root=tmp_path, progress=False)
+    assert not result.from_cache and "key does not match" in capsys.readouterr().err
+
+
+def test_interrupted_save_leaves_no_checkpoint(digits, tmp_path, monkeypatch):
+    config = TrainConfig(threshold=0.3, max_epochs=5)
+
+    def crash(obj, fh, *args, **kwargs):
+        fh.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        load_or_train(digits, SIZES, 0, config, cache_root=tmp_path, progress=False)
+    assert not checkpoint_path(digits, SIZES, 0, config, tmp_path).exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_instances_and_defaults(digits, tmp_path):
+    runs = train_instances(
+        digits,
+        SIZES,
+        2,
+        TrainConfig(threshold=0.3, max_epochs=5),
+        cache_root=tmp_path,
+        progress=False,
+    )
+    assert [r.seed for r in runs] == [0, 1]
+    assert default_config("cifar10").threshold == 0.5 and default_config("mnist").threshold == 0.01
+    with pytest.raises(ValueError, match="threshold must be in"):
+        TrainConfig(threshold=0.0)
+    with pytest.raises(ValueError, match="does not match the 64 input features"):
+        train(digits, (10, 5, 10), 0, progress=False)
+    with pytest.raises(ValueError, match="n_instances must be >= 1"):
+        train_instances(digits, SIZES, 0)
