@@ -13,7 +13,7 @@ CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/
 .PHONY: help install demo test bench lint lab clean
 
 help:
-	@echo "make demo   - run DivNet on a small built-in example and report what it did"
+	@echo "make demo   - reproduce the paper's experiments on scikit-learn's digits (offline, ~1 min)"
 	@echo "make test   - create .venv if needed, install the package with [dev,bench], run all tests"
 	@echo "make bench  - core benchmarks (ratios against BLAS floors and DPPy, measured in one run)"
 	@echo "make lint   - ruff"
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m divnet_nb
+	$(VENV)/bin/divnet-nb reproduce --dataset digits
 
 test: $(STAMP)
 	$(PY) -m coverage erase
