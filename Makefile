@@ -15,7 +15,7 @@ CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/
 help:
 	@echo "make demo   - reproduce the paper's experiments on scikit-learn's digits (offline, ~1 min)"
 	@echo "make test   - create .venv if needed, install the package with [dev,bench], run all tests"
-	@echo "make bench  - core benchmarks (ratios against BLAS floors and DPPy, measured in one run)"
+	@echo "make bench  - benchmarks: core vs BLAS floors and DPPy, pruning vs training time (ratios, one run)"
 	@echo "make lint   - ruff"
 	@echo "make lab    - JupyterLab on notebooks/"
 
@@ -39,6 +39,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
+	$(PY) benchmarks/bench_pipeline.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check divnet_nb tests benchmarks

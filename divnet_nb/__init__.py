@@ -26,7 +26,14 @@ from .dpp import (
 )
 from .fuse import FusionWarning, fuse, fuse_from_gram, fusion_coefficients
 from .kernel import GramAccumulator, default_beta, gram, rbf_kernel, rbf_kernel_from_gram
-from .sample import best_of, greedy_map, sample_dpp, sample_kdpp
+from .sample import (
+    best_of,
+    greedy_map,
+    sample_dpp,
+    sample_kdpp,
+    sample_projection,
+    select_eigenvectors,
+)
 
 __version__ = "0.1.0"
 
@@ -52,6 +59,8 @@ __all__ = [
     "rbf_kernel_from_gram",
     "sample_dpp",
     "sample_kdpp",
+    "sample_projection",
     "scale_to_size",
     "scaling_factor",
+    "select_eigenvectors",
 ]

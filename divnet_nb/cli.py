@@ -164,22 +164,13 @@ def _claims(results):
 
 
 def _data(_args) -> int:
-    from .data import load_dataset
+    from .data import status
 
     print(f"data folder:  {data_dir()}  (set DIVNET_DATA to change)")
     print(f"cache folder: {cache_dir()}  (set DIVNET_CACHE to change)")
     print(f"fast mode:    {'on' if fast_mode() else 'off'}  (DIVNET_FAST)")
-    for name in DATASETS:
-        try:
-            ds = load_dataset(name, n_train=1, n_test=1) if name != "mnist_rot" else None
-            status = (
-                f"ok: {ds.source}"
-                if ds is not None
-                else "rebuilt from MNIST on first use (if MNIST is present)"
-            )
-        except DatasetNotFoundError as exc:
-            status = f"missing: {str(exc).splitlines()[0]}"
-        print(f"  {name:10s} {status}")
+    for name, line in status().items():
+        print(f"  {name:10s} {line}")
     return 0
 
 

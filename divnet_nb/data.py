@@ -71,6 +71,7 @@ from ._validate import as_size
 
 __all__ = [
     "DATASETS",
+    "status",
     "MNIST_ROT_SEED",
     "Dataset",
     "DatasetNotFoundError",
@@ -370,8 +371,13 @@ def _not_found(what: str, searched: list[str], reason: str) -> DatasetNotFoundEr
     )
 
 
+_downloads_allowed = True
+
+
 def _download(what: str, fetch, target: Path, searched: list[str]) -> None:
     """Run torchvision's download ``fetch()`` into ``target``; any failure -> DatasetNotFoundError."""
+    if not _downloads_allowed:
+        raise _not_found(what, searched, "Nothing was downloaded (only checking what is here).")
     if not _is_writable(target):
         raise _not_found(what, searched, f"{target} is not writable, so no download was tried.")
     existing = target
@@ -836,3 +842,30 @@ _LOADERS = {
     "mnist_rot": _load_mnist_rot,
     "cifar10": _load_cifar10,
 }
+
+
+def status() -> dict[str, str]:
+    """One line per dataset saying whether it can be loaded here, and from where (nothing is downloaded)."""
+    global _downloads_allowed
+    out = {}
+    _downloads_allowed, before = False, _downloads_allowed
+    try:
+        return _status(out)
+    finally:
+        _downloads_allowed = before
+
+
+def _status(out: dict[str, str]) -> dict[str, str]:
+    for name in DATASETS:
+        if name == "mnist_rot":
+            folder = paths.data_dir() / _ROT_FOLDER
+            if (folder / _ROT_AMAT_TRAIN).exists() and (folder / _ROT_AMAT_TEST).exists():
+                out[name] = f"ok: official files in {folder}"
+            else:
+                out[name] = "rebuilt from MNIST on first use (the official files are not here)"
+            continue
+        try:
+            out[name] = "ok: " + _LOADERS[name](paths.data_dir()).source
+        except DatasetNotFoundError as exc:
+            out[name] = "missing: " + str(exc).split(". ")[0]
+    return out

@@ -8,8 +8,10 @@ Data flows one way: data -> train -> activations -> select -> fuse -> evaluate -
 * :func:`table2` - Table 2: prune every hidden layer to the same fraction, layer after
   layer, and measure training and test error; DivNet and, at the same sizes, the five
   other variants.
-* :func:`reproduce` - all of it for one dataset, over several trained instances,
-  written to ``results/<dataset>/`` (:mod:`divnet_nb.report`).
+* :class:`Experiment` - one dataset's data, trained instances (cached) and all of the
+  above over every instance; the notebooks use it.
+* :func:`reproduce` - all of it for one dataset, written to ``results/<dataset>/``
+  (:mod:`divnet_nb.report`); the command line uses it.
 
 Randomness: each (instance, layer, variant, size) draws from its own generator,
 seeded by :class:`numpy.random.SeedSequence` from those coordinates, so any number
@@ -18,9 +20,11 @@ can be recomputed alone and does not depend on the order of the loops.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +33,7 @@ from tqdm.auto import tqdm
 
 from .data import load_dataset
 from .evaluate import error_rate
+from .fuse import FusionWarning
 from .models import table1_sizes
 from .paper import TABLE1, TABLE2_FRACTIONS
 from .paths import fast_mode, results_dir
@@ -45,11 +50,15 @@ from .train import TrainConfig, default_config, train_instances
 __all__ = [
     "Variant",
     "VARIANTS",
+    "VARIANT",
     "Settings",
     "settings_for",
     "kernel_subset",
+    "layer_grid",
     "layer_sweep",
     "table2",
+    "fusion_warnings",
+    "Experiment",
     "reproduce",
 ]
 
@@ -123,6 +132,25 @@ def settings_for(
     values.update(overrides)
     values.setdefault("train", default_config(dataset))
     return Settings(**values)
+
+
+@contextlib.contextmanager
+def fusion_warnings():
+    """Collect :class:`~divnet_nb.FusionWarning` s instead of printing one per pruned network.
+
+    Yields a dict that, on exit, holds ``count`` and ``max_ridge`` (the largest
+    relative ridge used); other warnings pass through.
+    """
+    summary = {"count": 0, "max_ridge": 0.0}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FusionWarning)
+        yield summary
+    for w in caught:
+        if isinstance(w.message, FusionWarning):
+            summary["count"] += 1
+            summary["max_ridge"] = max(summary["max_ridge"], w.message.ridge or 0.0)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _warm_up() -> None:
@@ -244,8 +272,200 @@ def table2(
     return out
 
 
-def _layer_grid(n: int, fractions) -> list[int]:
+def layer_grid(n: int, fractions) -> list[int]:
+    """Kept sizes for a layer of ``n`` neurons: each fraction of n, rounded, within [1, n - 1], distinct."""
     return sorted({min(n - 1, max(1, int(round(f * n)))) for f in fractions})
+
+
+class Experiment:
+    """One dataset's experiments: its data, its trained instances, and every measurement on them.
+
+    The command line (:func:`reproduce`) and the notebooks both go through this
+    class, so a figure in a notebook and the same figure in ``results/`` come from
+    the same code. Trained networks come from the cache when they exist.
+
+    Parameters
+    ----------
+    dataset : str
+        ``"digits"``, ``"mnist"``, ``"mnist_rot"`` or ``"cifar10"``.
+    settings : Settings, optional
+        Default :func:`settings_for` (fast when ``DIVNET_FAST`` or ``CI`` is set).
+    progress : bool
+        Progress bars and one-line messages on stderr.
+
+    Examples
+    --------
+    >>> exp = Experiment("digits")                       # doctest: +SKIP
+    >>> sweep = exp.sweep(layer=0)                       # Figures 2-5 data  # doctest: +SKIP
+    >>> table = exp.table2()                             # Table 2 data      # doctest: +SKIP
+    """
+
+    def __init__(self, dataset: str, settings: Settings | None = None, *, progress: bool = True):
+        self.settings = settings or settings_for(dataset)
+        if self.settings.dataset != dataset:
+            raise ValueError(f"settings are for {self.settings.dataset!r}, not {dataset!r}")
+        self.dataset = dataset
+        self.progress = progress
+        self.data = load_dataset(
+            dataset,
+            n_train=self.settings.n_train,
+            n_test=self.settings.n_test,
+            subset_seed=self.settings.seed,
+        )
+        self.sizes = table1_sizes(dataset)
+        self.x_kernel = kernel_subset(self.data.x_train, self.settings.n_kernel, self.settings.seed)
+        self.fusion = {"count": 0, "max_ridge": 0.0}
+        self._runs = None
+
+    def _say(self, message: str) -> None:
+        if self.progress:
+            print(message, file=sys.stderr)
+
+    @property
+    def runs(self):
+        """The trained instances (:class:`~divnet_nb.train.TrainResult`), trained or loaded on first use."""
+        if self._runs is None:
+            self._runs = train_instances(
+                self.data,
+                self.sizes,
+                self.settings.instances,
+                self.settings.train,
+                first_seed=self.settings.seed,
+                progress=self.progress,
+            )
+        return self._runs
+
+    @property
+    def models(self):
+        return [run.model for run in self.runs]
+
+    def _rng(self, *coords: int) -> np.random.Generator:
+        return _rng(self.settings, *coords)
+
+    def _collect(self, summary: dict) -> None:
+        self.fusion["count"] += summary["count"]
+        self.fusion["max_ridge"] = max(self.fusion["max_ridge"], summary["max_ridge"])
+
+    def sweep(self, layer: int = 0, *, sizes=None, variants=VARIANTS) -> dict:
+        """Prune hidden layer ``layer`` alone to each size, every variant, every instance (Figures 2-8).
+
+        Returns ``{"layer", "sizes", "layer_size", "test_error": {variant: [[error per size] per instance]}}``.
+        """
+        n = self.sizes[layer + 1]
+        grid = list(sizes) if sizes is not None else layer_grid(n, self.settings.sweep_fractions)
+        per_variant = {v.key: [] for v in variants}
+        with fusion_warnings() as summary:
+            for i, model in enumerate(self.models):
+                errs = layer_sweep(
+                    model,
+                    layer,
+                    grid,
+                    self.x_kernel,
+                    self.data.x_test,
+                    self.data.y_test,
+                    variants=variants,
+                    progress=self.progress,
+                    rng_for=lambda v, s, i=i: self._rng(i, layer, v, s),
+                )
+                for key, values in errs.items():
+                    per_variant[key].append(values)
+        self._collect(summary)
+        return {"layer": layer, "sizes": grid, "layer_size": n, "test_error": per_variant}
+
+    def table2(self, *, fractions=None, variants=VARIANTS) -> dict:
+        """Table 2: every hidden layer pruned to each fraction, every variant, every instance.
+
+        Returns ``{"fractions", "errors": {variant: {"train"/"test": [[error per fraction] per instance]}}}``.
+        """
+        fractions = (
+            list(fractions) if fractions is not None else list(self.settings.table_fractions)
+        )
+        evaluation = {
+            "train": (self.data.x_train, self.data.y_train),
+            "test": (self.data.x_test, self.data.y_test),
+        }
+        per_variant = {v.key: {name: [] for name in evaluation} for v in variants}
+        with fusion_warnings() as summary:
+            for i, model in enumerate(self.models):
+                errs = table2(
+                    model,
+                    fractions,
+                    self.x_kernel,
+                    evaluation,
+                    variants=variants,
+                    rng_for=lambda v, f, i=i: self._rng(i, 100, v, f),
+                    progress=self.progress,
+                )
+                for key, by_set in errs.items():
+                    for name, values in by_set.items():
+                        per_variant[key][name].append(values)
+        self._collect(summary)
+        return {"fractions": fractions, "errors": per_variant}
+
+    def prune_seconds(self, fraction: float = 0.5) -> list[float]:
+        """Wall time of DivNet pruning every hidden layer of each instance (kernel data: ``x_kernel``)."""
+        _warm_up()
+        seconds = []
+        with fusion_warnings() as summary:
+            for i, model in enumerate(self.models):
+                start = time.perf_counter()
+                prune_network(model, fraction, "dpp", True, self._rng(i, 99), data=self.x_kernel)
+                seconds.append(time.perf_counter() - start)
+        self._collect(summary)
+        return seconds
+
+    def instances(self) -> list[dict]:
+        """One row per trained network: epochs, errors, training time."""
+        return [
+            {
+                "seed": r.seed,
+                "epochs": r.epochs,
+                "iterations": r.iterations,
+                "reached": r.reached,
+                "train_error": r.train_error,
+                "test_error": error_rate(r.model, self.data.x_test, self.data.y_test),
+                "train_seconds": r.seconds,
+                "from_cache": r.from_cache,
+                "device": r.device,
+            }
+            for r in self.runs
+        ]
+
+    def results(self) -> dict:
+        """Everything :func:`reproduce` reports, as a JSON-ready dict."""
+        start = time.perf_counter()
+        results: dict = {
+            "dataset": self.dataset,
+            "source": self.data.source,
+            "settings": self.settings.to_dict(),
+            "sizes": list(self.sizes),
+            "variants": {
+                v.key: {"method": v.method, "reweight": v.reweight, "label": v.label}
+                for v in VARIANTS
+            },
+            "instances": self.instances(),
+        }
+        prune = self.prune_seconds()
+        results["sweeps"] = {}
+        for layer in self.settings.sweep_layers:
+            if layer < len(self.sizes) - 2:
+                results["sweeps"][str(layer)] = self.sweep(layer)
+                self._say(f"divnet-nb: layer {layer} sweep done")
+        results["table2"] = self.table2()
+        results["fusion_warnings"] = dict(self.fusion)
+        if self.fusion["count"]:
+            self._say(
+                f"divnet-nb: fusion added a ridge to a singular G_SS in {self.fusion['count']} pruned "
+                f"networks (largest relative ridge {self.fusion['max_ridge']:.0e})"
+            )
+        train_seconds = [r.seconds for r in self.runs]
+        results["timing"] = {
+            "train_seconds": train_seconds,
+            "prune_all_layers_seconds": prune,
+            "prune_over_train": [p / t for p, t in zip(prune, train_seconds, strict=True)],
+            "experiment_seconds": time.perf_counter() - start,
+        }
+        return results
 
 
 def reproduce(
@@ -264,98 +484,14 @@ def reproduce(
     """
     from .report import write_report
 
-    settings = settings or settings_for(dataset)
-    t0 = time.perf_counter()
-    data = load_dataset(
-        dataset, n_train=settings.n_train, n_test=settings.n_test, subset_seed=settings.seed
-    )
-    sizes = table1_sizes(dataset)
-    say = (lambda msg: print(msg, file=sys.stderr)) if progress else (lambda msg: None)
-    say(f"divnet-nb: {data!r}")
-    runs = train_instances(
-        data, sizes, settings.instances, settings.train, first_seed=settings.seed, progress=progress
-    )
-    x_kernel = kernel_subset(data.x_train, settings.n_kernel, settings.seed)
-    evaluation = {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test)}
-    results: dict = {
-        "dataset": dataset,
-        "source": data.source,
-        "settings": settings.to_dict(),
-        "sizes": list(sizes),
-        "instances": [],
-        "sweeps": {},
-        "table2": {"fractions": list(settings.table_fractions), "errors": {}},
-        "variants": {
-            v.key: {"method": v.method, "reweight": v.reweight, "label": v.label} for v in VARIANTS
-        },
-        "timing": {},
-    }
-    prune_seconds = []
-    _warm_up()
-    for i, run in enumerate(runs):
-        results["instances"].append(
-            {
-                "seed": run.seed,
-                "epochs": run.epochs,
-                "iterations": run.iterations,
-                "reached": run.reached,
-                "train_error": run.train_error,
-                "test_error": error_rate(run.model, data.x_test, data.y_test),
-                "train_seconds": run.seconds,
-                "from_cache": run.from_cache,
-                "device": run.device,
-            }
-        )
-        t = time.perf_counter()
-        prune_network(run.model, 0.5, "dpp", True, _rng(settings, i, 99), data=x_kernel)
-        prune_seconds.append(time.perf_counter() - t)
-    for layer in settings.sweep_layers:
-        if layer >= len(sizes) - 2:
-            continue
-        grid = _layer_grid(sizes[layer + 1], settings.sweep_fractions)
-        per_variant = {v.key: [] for v in VARIANTS}
-        for i, run in enumerate(runs):
-            errs = layer_sweep(
-                run.model,
-                layer,
-                grid,
-                x_kernel,
-                data.x_test,
-                data.y_test,
-                rng_for=lambda v, s, i=i, layer=layer: _rng(settings, i, layer, v, s),
-                progress=progress,
-            )
-            for key, values in errs.items():
-                per_variant[key].append(values)
-        results["sweeps"][str(layer)] = {
-            "sizes": grid,
-            "layer_size": sizes[layer + 1],
-            "test_error": per_variant,
-        }
-        say(f"divnet-nb: layer {layer} sweep done ({time.perf_counter() - t0:.0f} s)")
-    per_variant = {v.key: {"train": [], "test": []} for v in VARIANTS}
-    for i, run in enumerate(runs):
-        errs = table2(
-            run.model,
-            settings.table_fractions,
-            x_kernel,
-            evaluation,
-            rng_for=lambda v, f, i=i: _rng(settings, i, 100, v, f),
-            progress=progress,
-        )
-        for key, by_set in errs.items():
-            for name, values in by_set.items():
-                per_variant[key][name].append(values)
-    results["table2"]["errors"] = per_variant
-    results["timing"] = {
-        "train_seconds": [r.seconds for r in runs],
-        "prune_all_layers_seconds": prune_seconds,
-        "prune_over_train": [p / r.seconds for p, r in zip(prune_seconds, runs, strict=True)],
-        "total_seconds": time.perf_counter() - t0,
-    }
+    start = time.perf_counter()
+    exp = Experiment(dataset, settings, progress=progress)
+    exp._say(f"divnet-nb: {exp.data!r}")
+    results = exp.results()
+    results["timing"]["total_seconds"] = time.perf_counter() - start
     if write:
         out_dir = Path(out_dir) if out_dir is not None else results_dir() / dataset
         report_path = write_report(results, out_dir)
         results["report"] = str(report_path)
-        say(f"divnet-nb: report written to {report_path}")
+        exp._say(f"divnet-nb: report written to {report_path}")
     return results

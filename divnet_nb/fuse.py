@@ -52,7 +52,14 @@ RCOND_MIN = 1e-12
 
 
 class FusionWarning(UserWarning):
-    """The fusion system was singular and a ridge was added to solve it."""
+    """The fusion system was singular and a ridge was added to solve it.
+
+    ``ridge`` is the relative ridge that was used (None when nothing could be fused).
+    """
+
+    def __init__(self, message: str, ridge: float | None = None):
+        super().__init__(message)
+        self.ridge = ridge
 
 
 def _split(keep, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -132,8 +139,9 @@ def _solve_spd(M: np.ndarray, rhs: np.ndarray, keep: np.ndarray, ridge) -> np.nd
     mean_diag = float(np.mean(np.diag(M)))
     if mean_diag <= 0.0:  # every kept neuron is dead: nothing can be represented
         warnings.warn(
-            f"fusion: {_describe_singular(M, keep)}; no removed neuron can be fused, weights are only deleted",
-            FusionWarning,
+            FusionWarning(
+                f"fusion: {_describe_singular(M, keep)}; no removed neuron can be fused, weights are only deleted"
+            ),
             stacklevel=4,
         )
         return np.zeros((M.shape[0], rhs.shape[1]))
@@ -158,9 +166,11 @@ def _solve_spd(M: np.ndarray, rhs: np.ndarray, keep: np.ndarray, ridge) -> np.nd
         rho = DEFAULT_RIDGE if rho == 0.0 else rho * 10.0
     if rho > 0.0:
         warnings.warn(
-            f"fusion: the kept neurons' Gram matrix G_SS is singular: {_describe_singular(M, keep)}. "
-            f"Solved eq. 3 with a ridge of {rho:.0e} x mean diagonal = {rho * mean_diag:.3g}",
-            FusionWarning,
+            FusionWarning(
+                f"fusion: the kept neurons' Gram matrix G_SS is singular: {_describe_singular(M, keep)}. "
+                f"Solved eq. 3 with a ridge of {rho:.0e} x mean diagonal = {rho * mean_diag:.3g}",
+                ridge=rho,
+            ),
             stacklevel=4,
         )
     return scipy.linalg.cho_solve((c, False), rhs, check_finite=False)

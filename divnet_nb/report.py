@@ -355,6 +355,18 @@ def summarise(results: dict) -> str:
             for k, v in c["detail"].items()
         )
         lines.append(f"- {c['claim']}: {verdict}{where}. Sizes {c['sizes']}; {detail}.")
+    fw = results.get("fusion_warnings", {"count": 0})
+    lines += [
+        "",
+        f"Fusion (eq. 3) met a singular kept-neuron Gram block G_SS in {fw['count']} of the pruned "
+        f"networks above"
+        + (
+            f"; a ridge of at most {fw['max_ridge']:.0e} x its mean diagonal was added "
+            f"(see `divnet_nb.fuse`)."
+            if fw["count"]
+            else "."
+        ),
+    ]
     lines += ["", "## Figures", ""]
     for stem, layer, _variants, title in FIGURES:
         if str(layer) in results["sweeps"]:
@@ -369,7 +381,7 @@ def summarise(results: dict) -> str:
         f"{'all' if st['n_kernel'] is None else st['n_kernel']} training inputs): "
         f"{np.mean(t['prune_all_layers_seconds']):.2f} s per network, "
         f"{100 * ratio.mean():.2f} % of its training time ({np.mean(t['train_seconds']):.1f} s). "
-        f"Whole run: {t['total_seconds']:.0f} s.",
+        f"Whole run: {t.get('total_seconds', t.get('experiment_seconds', 0.0)):.0f} s.",
         "",
     ]
     return "\n".join(lines)

@@ -36,7 +36,14 @@ from ._config import jit
 from ._validate import as_kernel, as_rng, as_size
 from .dpp import _check_rank, _log_values, eigendecompose, resolve_eig
 
-__all__ = ["sample_dpp", "sample_kdpp", "greedy_map", "best_of"]
+__all__ = [
+    "sample_dpp",
+    "sample_kdpp",
+    "select_eigenvectors",
+    "sample_projection",
+    "greedy_map",
+    "best_of",
+]
 
 
 # ---------------------------------------------------------------- phase 1
@@ -100,9 +107,47 @@ def _phase2_projection(V, u, out):
         norms2[item] = 0.0
 
 
-def _sample_projection(V: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def select_eigenvectors(L, k: int | None = None, rng=None, *, eig=None) -> np.ndarray:
+    r"""Phase 1 of the spectral sampler: which eigenvectors of ``L`` the sample will use.
+
+    For a DPP (``k=None``) eigenvector n is kept with probability
+    :math:`\lambda_n / (1 + \lambda_n)`, independently; for a k-DPP exactly k are
+    kept (Kulesza & Taskar 2012, Algorithm 8). Draws N uniforms from ``rng``.
+
+    Returns
+    -------
+    ndarray of int64
+        Sorted column indices into ``eig.vectors``.
+    """
+    eig = resolve_eig(L, eig)
+    w = eig.values
+    rng = as_rng(rng)
+    if k is None:
+        return _phase1_dpp(w, rng.random(w.shape[0])).astype(np.int64)
+    k = as_size(k, w.shape[0], "k", upper="N")
+    _check_rank(eig, k)
+    chosen = np.empty(k, dtype=np.int64)
+    left = _phase1_kdpp(_log_values(w), k, eig.log_esp_table(k), rng.random(w.shape[0]), chosen)
+    if left != 0:  # pragma: no cover - impossible when rank >= k; kept as a guard
+        raise RuntimeError("k-DPP phase 1 chose fewer than k eigenvectors")
+    return np.sort(chosen)
+
+
+def sample_projection(V, rng=None) -> np.ndarray:
+    r"""Phase 2: one sample of the projection DPP with marginal kernel :math:`K = V V^\top`.
+
+    ``V`` (N x r) must have orthonormal columns, e.g. the eigenvectors chosen in
+    phase 1; the sample has exactly r items. Draws r uniforms from ``rng``.
+    """
+    from ._validate import as_float_array
+
+    V = as_float_array(V, "V", 2, allow_empty=True)
     r = V.shape[1]
-    u = rng.random(r)
+    if r > V.shape[0]:
+        raise ValueError(
+            f"V must have at most as many columns as rows (orthonormal); got shape {V.shape}"
+        )
+    u = as_rng(rng).random(r)
     out = np.empty(r, dtype=np.int64)
     if r:
         _phase2_projection(np.ascontiguousarray(V, dtype=np.float64), u, out)
@@ -144,9 +189,8 @@ def sample_dpp(L, rng=None, *, eig=None) -> np.ndarray:
     """
     eig = resolve_eig(L, eig)
     rng = as_rng(rng)
-    w, V = eig
-    chosen = _phase1_dpp(w, rng.random(w.shape[0]))
-    return _sample_projection(V[:, chosen], rng)
+    chosen = select_eigenvectors(eig, None, rng)
+    return sample_projection(eig.vectors[:, chosen], rng)
 
 
 def sample_kdpp(L, k: int, rng=None, *, eig=None) -> np.ndarray:
@@ -186,15 +230,9 @@ def sample_kdpp(L, k: int, rng=None, *, eig=None) -> np.ndarray:
     A k-DPP does not change when ``L`` is multiplied by a constant.
     """
     eig = resolve_eig(L, eig)
-    w, V = eig
-    k = as_size(k, w.shape[0], "k", upper="N")
-    _check_rank(eig, k)
     rng = as_rng(rng)
-    chosen = np.empty(k, dtype=np.int64)
-    left = _phase1_kdpp(_log_values(w), k, eig.log_esp_table(k), rng.random(w.shape[0]), chosen)
-    if left != 0:  # pragma: no cover - impossible when rank >= k; kept as a guard
-        raise RuntimeError("k-DPP phase 1 chose fewer than k eigenvectors")
-    return _sample_projection(V[:, chosen], rng)
+    chosen = select_eigenvectors(eig, k, rng)
+    return sample_projection(eig.vectors[:, chosen], rng)
 
 
 # ---------------------------------------------------------------- mode finding

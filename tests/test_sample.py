@@ -28,7 +28,9 @@ from divnet_nb import (
     rbf_kernel,
     sample_dpp,
     sample_kdpp,
+    sample_projection,
     scale_to_size,
+    select_eigenvectors,
 )
 from divnet_nb import dpp as dpp_module
 from divnet_nb import sample as sample_module
@@ -155,6 +157,46 @@ def test_sample_kdpp_is_scale_invariant_in_distribution(rng):
     L = random_psd(rng, 6)
     samples = draw(lambda r: sample_kdpp(1e6 * L, 2, r), 10000, seed=13)
     assert chi_square_pvalue(samples, naive.dpp_probabilities(L, 2)) > P_MIN
+
+
+# ------------------------------------------------------------------ the two phases
+def test_phase1_eigenvector_frequencies(rng):
+    L = random_psd(rng, 5, scale=1.5)
+    eig = eigendecompose(L)
+    w = eig.values
+    gen = np.random.default_rng(30)
+    n_draws = 20000
+    X = np.zeros((n_draws, 5))
+    for t in range(n_draws):
+        X[t, select_eigenvectors(eig, None, gen)] = 1.0
+    assert max_z(X.mean(0), w / (1 + w), n_draws) < 4.5
+    # k-DPP: P(J) proportional to the product of the chosen eigenvalues, |J| = k
+    k = 2
+    weights = {J: np.prod(w[list(J)]) for J in naive.subsets(5) if len(J) == k}
+    total = sum(weights.values())
+    samples = draw(lambda r: select_eigenvectors(eig, k, r), n_draws, seed=31)
+    assert chi_square_pvalue(samples, {J: p / total for J, p in weights.items()}) > P_MIN
+
+
+def test_phase2_projection_sampler(rng):
+    V = np.linalg.qr(rng.standard_normal((6, 3)))[0]
+    K = V @ V.T
+    probs = {Y: naive.det_sub(K, list(Y)) for Y in naive.subsets(6) if len(Y) == 3}
+    samples = draw(lambda r: sample_projection(V, r), 20000, seed=32)
+    assert all(len(s) == 3 for s in samples)
+    assert chi_square_pvalue(samples, probs) > P_MIN
+    assert sample_projection(np.zeros((4, 0)), 0).size == 0
+    with pytest.raises(ValueError, match="at most as many columns as rows"):
+        sample_projection(np.ones((2, 3)), 0)
+
+
+def test_samplers_are_the_two_phases(rng):
+    eig = eigendecompose(random_psd(rng, 30))
+    for seed in range(3):
+        gen = np.random.default_rng(seed)
+        J = select_eigenvectors(eig, 5, gen)
+        expected = sample_projection(eig.vectors[:, J], gen)
+        np.testing.assert_array_equal(sample_kdpp(eig, 5, seed), expected)
 
 
 # ------------------------------------------------------------------ stability

@@ -1,0 +1,85 @@
+"""Pipeline benchmark: DivNet pruning time as a fraction of the network's training time.
+
+Trains one MNIST 784-500-500-10 network until < 1 % training error (the paper's Table 1
+criterion; not taken from the cache, so both times come from this run), then times
+DivNet pruning of both hidden layers to 50 % (statistics over all 60000 training images:
+forward pass, Gram matrices, kernels, eigendecompositions, k-DPP samples, fusion) and
+its parts, each as a ratio to the training time. Also with the kernel and fusion built
+from a 10000-image subset, the paper's section 3.3 trade-off.
+
+Run: ``make bench`` (after bench_core.py) or ``python benchmarks/bench_pipeline.py``;
+``--quick`` uses scikit-learn's digits (offline, seconds). Needs MNIST under $DIVNET_DATA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from divnet_nb.data import load_dataset
+from divnet_nb.experiments import _warm_up, kernel_subset
+from divnet_nb.models import table1_sizes
+from divnet_nb.prune import LayerData, layer_statistics, prune_network, select_neurons
+from divnet_nb.train import default_config, train
+
+
+def best_time(fn, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="digits instead of MNIST")
+    args = parser.parse_args()
+    name = "digits" if args.quick else "mnist"
+    data = load_dataset(name)
+    sizes = table1_sizes(name)
+    print(
+        f"divnet-nb pipeline benchmark: {name} {'-'.join(map(str, sizes))}, {data.n_train} training images, "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads"
+    )
+    run = train(data, sizes, seed=0, config=default_config(name), progress=False)
+    print(
+        f"training: {run.epochs:.2f} epochs to training error {run.train_error:.4f}: {run.seconds:.2f} s"
+    )
+    model, X = run.model, data.x_train
+    _warm_up()
+
+    def ratio(seconds: float) -> str:
+        return f"{seconds:8.3f} s  {100 * seconds / run.seconds:6.2f} % of training"
+
+    t_forward = best_time(lambda: _forward(model, X))
+    t_stats = best_time(lambda: layer_statistics(model, 0, X))
+    first = LayerData(layer_statistics(model, 0, X))
+    t_select = best_time(
+        lambda: select_neurons("dpp", sizes[1] // 2, LayerData(first.stats), rng=0)
+    )
+    t_all = best_time(lambda: prune_network(model, 0.5, "dpp", True, 0, data=X))
+    X_sub = kernel_subset(X, 10000)
+    t_sub = best_time(lambda: prune_network(model, 0.5, "dpp", True, 0, data=X_sub))
+    print("DivNet, both hidden layers to 50 %:")
+    print(f"  all {data.n_train} images                 {ratio(t_all)}   (target <= 2 %)")
+    print(f"  kernel and fusion from 10000 images   {ratio(t_sub)}")
+    print("parts, first hidden layer:")
+    print(f"  forward pass to layer 1 (the floor)   {ratio(t_forward)}")
+    print(f"  ... plus Gram matrix and sums         {ratio(t_stats)}")
+    print(f"  kernel + eigh + scaling + k-DPP       {ratio(t_select)}")
+
+
+@torch.no_grad()
+def _forward(model, X, batch_size: int = 8192) -> None:
+    x = torch.from_numpy(np.ascontiguousarray(X))
+    for s in range(0, x.shape[0], batch_size):
+        model[:2](x[s : s + batch_size])
+
+
+if __name__ == "__main__":
+    main()
