@@ -10,7 +10,12 @@ STAMP  := $(VENV)/.installed-stamp
 # Numba kernels (and they are checked as plain Python).
 CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/test_fuse.py
 
-.PHONY: help install demo test bench lint lab clean
+# The notebook series: nbval runs it in fast mode in `make test`; `make notebooks` runs it
+# in full mode in place (the committed outputs) and normalises the outputs.
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+NBVAL     := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+
+.PHONY: help install demo test bench lint lab notebooks clean
 
 help:
 	@echo "make demo   - reproduce the paper's experiments on scikit-learn's digits (offline, ~1 min)"
@@ -18,6 +23,7 @@ help:
 	@echo "make bench  - benchmarks: core vs BLAS floors and DPPy, pruning vs training time (ratios, one run)"
 	@echo "make lint   - ruff"
 	@echo "make lab    - JupyterLab on notebooks/"
+	@echo "make notebooks - execute the notebook series in full mode, in place (slow: about an hour)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +42,7 @@ test: $(STAMP)
 	NUMBA_DISABLE_JIT=1 $(PY) -m coverage run -m pytest -p no:cacheprovider -m "not slow" $(CORE_TESTS)
 	$(PY) -m coverage combine --quiet
 	$(PY) -m coverage report
+	DIVNET_FAST=1 $(PY) -m pytest $(NBVAL) -p no:cacheprovider notebooks/
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
@@ -47,6 +54,14 @@ lint: $(STAMP)
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks/
+
+notebooks: $(STAMP)
+	@for nb in $(NOTEBOOKS); do \
+	  echo "== $$nb"; \
+	  DIVNET_FAST=0 $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
+	done
+	$(PY) notebooks/normalize.py $(NOTEBOOKS)
 
 clean:
 	rm -rf .coverage .coverage.* .pytest_cache .ruff_cache build *.egg-info

@@ -32,6 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .data import load_dataset
+from .dpp import expected_size
 from .evaluate import error_rate
 from .fuse import FusionWarning
 from .models import table1_sizes
@@ -401,6 +402,69 @@ class Experiment:
                         per_variant[key][name].append(values)
         self._collect(summary)
         return {"fractions": fractions, "errors": per_variant}
+
+    def beta_sweep(
+        self,
+        layer: int = 0,
+        *,
+        factors=(0.1, 0.3, 1, 3, 10, 30, 100, 300),
+        reweight: bool = True,
+        evaluate_train: bool = True,
+    ) -> dict:
+        """Appendix B: prune ``layer`` with a plain DPP (no k) for each beta = factor / |T|.
+
+        The kernel's bandwidth alone decides how many neurons stay (Figure 10) and
+        hence the error (Figure 9); the paper's choice is factor 10. Returns
+        ``{"layer", "factors", "betas", "kept", "train_error", "test_error"}`` with
+        one list per instance (``train_error`` only with ``evaluate_train``).
+        """
+        self.models[0].check_layer(layer)
+        n_samples = self.x_kernel.shape[0]
+        out = {
+            "layer": layer,
+            "factors": list(factors),
+            "betas": [f / n_samples for f in factors],
+            "kept": [],
+            "test_error": [],
+        }
+        if evaluate_train:
+            out["train_error"] = []
+        with fusion_warnings() as summary:
+            for i, model in enumerate(self.models):
+                stats = layer_statistics(model, layer, self.x_kernel)
+                kept, test, train = [], [], []
+                for fi, factor in enumerate(factors):
+                    data = LayerData(stats, beta=factor / n_samples)
+                    keep = select_neurons(
+                        "dpp-nonparametric", None, data, rng=self._rng(i, 200, layer, fi)
+                    )
+                    pruned = apply_pruning(model, layer, keep, stats if reweight else None)
+                    kept.append(int(keep.size))
+                    test.append(error_rate(pruned, self.data.x_test, self.data.y_test))
+                    if evaluate_train:
+                        train.append(error_rate(pruned, self.data.x_train, self.data.y_train))
+                out["kept"].append(kept)
+                out["test_error"].append(test)
+                if evaluate_train:
+                    out["train_error"].append(train)
+        self._collect(summary)
+        return out
+
+    def expected_sizes(self) -> list[list[float]]:
+        """Expected DPP sample size Tr(L'(I + L')^-1) of each hidden layer's kernel, per instance.
+
+        Section 3.3 remarks that it is much smaller for the last hidden layer. Each
+        layer is measured in the unpruned network.
+        """
+        sizes = []
+        for model in self.models:
+            row = []
+            for layer in range(model.n_hidden_layers):
+                row.append(
+                    expected_size(LayerData(layer_statistics(model, layer, self.x_kernel)).eig)
+                )
+            sizes.append(row)
+        return sizes
 
     def prune_seconds(self, fraction: float = 0.5) -> list[float]:
         """Wall time of DivNet pruning every hidden layer of each instance (kernel data: ``x_kernel``)."""

@@ -158,3 +158,18 @@ def test_reproduce_fast_on_real_data(capsys, tmp_path, dataset):
     )
     assert code == 0
     check_outputs(tmp_path, dataset)
+
+
+def test_experiment_beta_sweep_and_expected_sizes():
+    from divnet_nb.experiments import Experiment, settings_for
+
+    exp = Experiment("digits", settings_for("digits", fast=True, instances=1), progress=False)
+    out = exp.beta_sweep(0, factors=(1, 10, 1000))
+    assert out["betas"] == [f / exp.x_kernel.shape[0] for f in (1, 10, 1000)]
+    kept = out["kept"][0]
+    assert (
+        kept[0] <= kept[1] <= kept[2] <= 100
+    )  # a narrower kernel (larger beta) keeps more neurons
+    assert all(0 <= e <= 1 for e in out["test_error"][0] + out["train_error"][0])
+    sizes = exp.expected_sizes()
+    assert len(sizes) == 1 and len(sizes[0]) == 2 and all(0 < s < 100 for s in sizes[0])
