@@ -21,7 +21,7 @@ import scipy.ndimage
 from sklearn.datasets import load_digits
 from torchvision.datasets import CIFAR10, MNIST
 
-from divnet_nb import data, paths
+from divnet_nb import data, mnist_rot, paths
 from divnet_nb.data import DATASETS, Dataset, DatasetNotFoundError, load_dataset
 
 MNIST_NAMES = [
@@ -404,7 +404,7 @@ def test_mnist_rot_without_anything_raises_not_found(data_in, no_network):
 def test_rotation_matches_scipy_and_is_exact_at_zero(rng):
     images = rng.random((6, 28, 28))
     angles = np.array([0.0, 0.3, 1.0, np.pi / 2, 3.0, 5.5])
-    out = data._rotate_images(images, angles)
+    out = mnist_rot._rotate_images(images, angles)
     assert out.dtype == np.float32 and out.shape == images.shape
     assert np.array_equal(out[0], images[0].astype(np.float32))  # angle 0: the source itself
     for image, angle, rotated in zip(images[1:], angles[1:], out[1:], strict=True):
@@ -418,7 +418,7 @@ def test_rotation_matches_scipy_and_is_exact_at_zero(rng):
     )  # a quarter turn, counterclockwise
     # the batch size does not change the result
     single = np.stack(
-        [data._rotate_images(im[None], [a])[0] for im, a in zip(images, angles, strict=True)]
+        [mnist_rot._rotate_images(im[None], [a])[0] for im, a in zip(images, angles, strict=True)]
     )
     assert np.array_equal(single, out)
 
@@ -434,11 +434,11 @@ def test_build_mnist_rot_is_deterministic_and_rotates(rng):
     source = fake_mnist(rng)
     images = np.concatenate([source.x_train, source.x_test])
     labels = np.concatenate([source.y_train, source.y_test])
-    first = data._build_mnist_rot(images, labels, seed=0, sizes=(30, 10, 50))
-    second = data._build_mnist_rot(images, labels, seed=0, sizes=(30, 10, 50))
+    first = mnist_rot._build_mnist_rot(images, labels, seed=0, sizes=(30, 10, 50))
+    second = mnist_rot._build_mnist_rot(images, labels, seed=0, sizes=(30, 10, 50))
     for key, value in first.items():
         assert np.array_equal(value, second[key]), key
-    other = data._build_mnist_rot(images, labels, seed=1, sizes=(30, 10, 50))
+    other = mnist_rot._build_mnist_rot(images, labels, seed=1, sizes=(30, 10, 50))
     assert not np.array_equal(first["angle"], other["angle"])
     index, angle = first["index"], first["angle"]
     assert len(np.unique(index)) == 90 and np.all((angle >= 0) & (angle < 2 * np.pi))
@@ -446,17 +446,17 @@ def test_build_mnist_rot_is_deterministic_and_rotates(rng):
     y = np.concatenate([first["y_train"], first["y_valid"], first["y_test"]])
     assert x.shape == (90, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
     assert np.array_equal(y, labels[index])
-    assert np.array_equal(x, data._rotate_images(images[index] / 255.0, angle))
+    assert np.array_equal(x, mnist_rot._rotate_images(images[index] / 255.0, angle))
     moved = np.abs(x - images[index] / 255.0).reshape(90, -1).max(axis=1)
     assert np.all(moved > 0.05)  # every image really changed
     with pytest.raises(ValueError, match="need 200 images; got 120"):
-        data._build_mnist_rot(images, labels, seed=0, sizes=(100, 50, 50))
+        mnist_rot._build_mnist_rot(images, labels, seed=0, sizes=(100, 50, 50))
 
 
 @pytest.fixture
 def small_rot(data_in, monkeypatch, rng):
     """MNIST_ROT at 20 / 5 / 30, rebuilt from a fake MNIST into the tmp data folder."""
-    monkeypatch.setattr(data, "MNIST_ROT_SIZES", (20, 5, 30))
+    monkeypatch.setattr(mnist_rot, "MNIST_ROT_SIZES", (20, 5, 30))
     source = fake_mnist(rng)
     monkeypatch.setattr(data, "_load_mnist", lambda root: source)
     return data_in
@@ -474,7 +474,9 @@ def test_mnist_rot_rebuild_is_cached_with_checksum(small_rot, capsys):
     assert [p.name for p in cache.parent.iterdir()] == [cache.name]  # no temp file left
     with np.load(cache) as npz:
         assert int(npz["seed"]) == 0 and len(str(npz["checksum"])) == 64
-        assert str(npz["checksum"]) == data._rot_checksum({k: npz[k] for k in data._ROT_ARRAYS})
+        assert str(npz["checksum"]) == mnist_rot._rot_checksum(
+            {k: npz[k] for k in mnist_rot.ARRAYS}
+        )
     again = load_dataset("mnist_rot")
     assert capsys.readouterr().err == ""  # read from the cache
     for key in ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test"):
@@ -536,12 +538,12 @@ def test_bad_cache_file_is_detected_and_rebuilt(small_rot, capsys, damage, compl
     assert np.array_equal(rebuilt.x_test, good.x_test) and np.array_equal(
         rebuilt.y_train, good.y_train
     )
-    assert data._read_rot_cache(cache) is not None  # rewritten whole
+    assert mnist_rot._read_rot_cache(cache) is not None  # rewritten whole
 
 
 def test_cache_of_other_sizes_is_rebuilt(small_rot, monkeypatch, capsys):
     load_dataset("mnist_rot")
-    monkeypatch.setattr(data, "MNIST_ROT_SIZES", (10, 5, 30))
+    monkeypatch.setattr(mnist_rot, "MNIST_ROT_SIZES", (10, 5, 30))
     capsys.readouterr()
     assert load_dataset("mnist_rot").n_train == 10
     assert "holds splits of sizes (20, 5, 30), not (10, 5, 30)" in capsys.readouterr().err
@@ -553,7 +555,7 @@ def write_amat(path: Path, x: np.ndarray, y: np.ndarray):
 
 
 def test_official_amat_files_are_read(data_in, monkeypatch, rng):
-    monkeypatch.setattr(data, "MNIST_ROT_SIZES", (4, 2, 3))
+    monkeypatch.setattr(mnist_rot, "MNIST_ROT_SIZES", (4, 2, 3))
     folder = data_in / "mnist_rotation_new"
     x_tv, y_tv = rng.random((6, 784)).astype(np.float32), np.array([1, 2, 3, 4, 5, 6])
     x_te, y_te = rng.random((3, 784)).astype(np.float32), np.array([7, 8, 9])
@@ -579,7 +581,7 @@ def test_official_amat_files_are_read(data_in, monkeypatch, rng):
 def test_mnist_rot_full_rebuild_from_real_mnist(data_in, capsys):
     (data_in / "MNIST").symlink_to(real_mnist_raw().parent, target_is_directory=True)
     ds = load_dataset("mnist_rot")
-    assert (ds.n_train, ds.n_valid, ds.n_test) == data.MNIST_ROT_SIZES == (10000, 2000, 50000)
+    assert (ds.n_train, ds.n_valid, ds.n_test) == mnist_rot.MNIST_ROT_SIZES == (10000, 2000, 50000)
     assert_scaled(ds, 10000, 50000, 784)
     assert ds.x_valid.dtype == np.float32 and set(np.unique(ds.y_valid)) == set(range(10))
     assert "rebuilt from MNIST (seed 0" in ds.source
