@@ -546,12 +546,13 @@ def reproduce(
     ``results.json``, one PNG per figure and ``report.md`` to ``out_dir``
     (default ``results/<dataset>/``).
     """
-    from .report import write_report
+    from .report import check_claims, write_report
 
     start = time.perf_counter()
     exp = Experiment(dataset, settings, progress=progress)
     exp._say(f"divnet-nb: {exp.data!r}")
     results = exp.results()
+    results["claims"] = check_claims(results)
     results["timing"]["total_seconds"] = time.perf_counter() - start
     if write:
         out_dir = Path(out_dir) if out_dir is not None else results_dir() / dataset
