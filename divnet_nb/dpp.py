@@ -475,19 +475,33 @@ def _check_rank(eig: Eigendecomposition, k: int) -> None:
         )
 
 
-def log_likelihood(L, S) -> float:
-    r"""Log-probability of the subset ``S`` under the DPP with kernel ``L`` (eq. 1).
+def log_likelihood(L, S, *, k: int | None = None, eig: Eigendecomposition | None = None) -> float:
+    r"""Log-probability of the subset ``S`` under the DPP (eq. 1) or, with ``k``, the k-DPP with kernel ``L``.
 
-    .. math::  \log \mathcal{P}(S) = \log\det(L_S) - \log\det(L + I)
+    .. math::  \log \mathcal{P}(S) = \log\det(L_S) - \log\det(L + I),
+               \qquad \log \mathcal{P}_k(S) = \log\det(L_S) - \log e_k(\lambda)
 
-    Returns ``-inf`` when :math:`\det(L_S) = 0`. For a k-DPP the normaliser is
-    :math:`e_k(\lambda)` instead of :math:`\det(L+I)`; comparisons between sets
-    of the same size (as in :func:`~divnet_nb.best_of`) are the same either way.
+    Returns ``-inf`` when :math:`\det(L_S) = 0` (or, for a k-DPP, when ``|S| != k``).
+    Pass ``eig`` (from :func:`eigendecompose`) to score many subsets of one kernel
+    without recomputing its eigenvalues; comparisons between sets of the same size
+    (as in :func:`~divnet_nb.best_of`) give the same order either way.
     """
     L = as_kernel(L, "L")
     S = as_index_set(S, L.shape[0], "S")
-    w = _kernel_values(L)
-    log_norm = float(np.sum(np.log1p(w)))
+    if eig is not None:
+        eig = resolve_eig(L, eig)
+        if eig.values.shape[0] != L.shape[0]:
+            raise ValueError(f"eig is for {eig.values.shape[0]} items but L has {L.shape[0]}")
+        w = eig.values
+    else:
+        w = _kernel_values(L)
+    if k is None:
+        log_norm = float(np.sum(np.log1p(w)))
+    else:
+        k = as_size(k, L.shape[0])
+        if S.size != k:
+            return -np.inf
+        log_norm = float(log_elementary_symmetric(w, k)[k])
     if S.size == 0:
         return -log_norm
     sign, logdet = np.linalg.slogdet(L[np.ix_(S, S)])

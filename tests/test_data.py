@@ -594,3 +594,19 @@ def test_mnist_rot_full_rebuild_from_real_mnist(data_in, capsys):
 def test_load_dataset_names_are_the_public_list():
     assert DATASETS == ("digits", "mnist", "mnist_rot", "cifar10")
     assert set(data._LOADERS) == set(DATASETS)
+
+
+def test_status_quick_and_verified(monkeypatch, tmp_path):
+    quick = data.status(verify=False)
+    assert list(quick) == list(DATASETS) and quick["digits"].startswith("ok")
+    assert data.status("digits") == {"digits": quick["digits"]}
+    if os.environ.get("DIVNET_DATA"):
+        assert quick["mnist"].startswith("ok") and quick["mnist"].endswith("(not verified)")
+        assert data.status("cifar10")["cifar10"].startswith("ok: CIFAR-10")
+    monkeypatch.setenv("DIVNET_DATA", str(tmp_path))
+    empty = data.status("mnist", "cifar10", verify=False)
+    assert empty == {"mnist": "missing: MNIST not found", "cifar10": "missing: CIFAR-10 not found"}
+    assert data.status("mnist")["mnist"].startswith("missing: MNIST not found")
+    assert list(tmp_path.iterdir()) == []  # nothing downloaded, no folders made
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.status("imagenet")

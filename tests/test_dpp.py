@@ -198,3 +198,18 @@ def test_inputs_not_modified(rng):
     log_likelihood(L, [1, 2])
     inclusion_probabilities(L, 2)
     np.testing.assert_array_equal(L, before)
+
+
+def test_log_likelihood_of_a_kdpp_and_with_eig(rng):
+    L = random_psd(rng, 7)
+    probs = naive.dpp_probabilities(L, 3)
+    eig = eigendecompose(L)
+    for S in ([0, 1, 2], [1, 4, 6]):
+        assert math.exp(log_likelihood(L, S, k=3)) == pytest.approx(probs[tuple(S)], rel=1e-10)
+        assert log_likelihood(L, S, eig=eig) == pytest.approx(log_likelihood(L, S), rel=1e-12)
+        assert log_likelihood(L, S, k=3, eig=eig) == pytest.approx(
+            log_likelihood(L, S, k=3), rel=1e-12
+        )
+    assert log_likelihood(L, [0, 1], k=3) == -np.inf
+    with pytest.raises(ValueError, match="eig is not an eigendecomposition of L"):
+        log_likelihood(L, [0], eig=eigendecompose(random_psd(rng, 7)))
