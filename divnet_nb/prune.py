@@ -53,6 +53,7 @@ __all__ = [
     "importance_scores",
     "select_neurons",
     "apply_pruning",
+    "next_layer_error",
     "prune_layer",
     "prune_network",
     "sizes_for_fraction",
@@ -129,20 +130,21 @@ def layer_statistics(
     return acc
 
 
-def collect_activations(model: MLP, layer: int, data, *, batch_size: int = 8192) -> np.ndarray:
-    """Hidden layer ``layer``'s activations over ``data``, shape ``(n_samples, n_neurons)``, float32.
+def collect_activations(
+    model: MLP, layer: int, data, *, batch_size: int = 8192, dtype: torch.dtype | None = None
+) -> np.ndarray:
+    """Hidden layer ``layer``'s activations over ``data``, shape ``(n_samples, n_neurons)``.
 
-    Column i is the paper's activation vector v_i. Memory O(n_samples n); for
-    pruning, :func:`layer_statistics` needs only O(n^2).
+    Column i is the paper's activation vector v_i. In the model's dtype (float32
+    for a float32 network) unless ``dtype`` says otherwise. Memory O(n_samples n);
+    for pruning, :func:`layer_statistics` needs only O(n^2).
     """
     parts: list[np.ndarray] = []
-    _run_hooked(
-        model,
-        layer,
-        data,
-        batch_size,
-        lambda out: parts.append(out.to("cpu", torch.float32).numpy()),
-    )
+
+    def keep(out):
+        parts.append((out if dtype is None else out.to(dtype)).cpu().numpy())
+
+    _run_hooked(model, layer, data, batch_size, keep)
     return np.concatenate(parts, axis=0)
 
 
@@ -280,6 +282,34 @@ def apply_pruning(
     new[positions[layer]] = smaller
     new[positions[layer + 1]] = narrower
     return new
+
+
+@torch.no_grad()
+def next_layer_error(
+    model: MLP,
+    layer: int,
+    keep,
+    data,
+    stats: GramAccumulator | None = None,
+    *,
+    intercept: bool = False,
+) -> float:
+    """Relative squared change of the next layer's input after keeping only ``keep`` in ``layer``.
+
+    The next layer's pre-activations ``z = W a + b`` over ``data`` are compared before
+    and after :func:`apply_pruning` (with fusion when ``stats`` is given, plain
+    deletion otherwise): ``||z' - z||^2 / ||z||^2``. This is the quantity eq. 3
+    minimises (on the data the statistics came from).
+    """
+    pruned = apply_pruning(model, layer, keep, stats, intercept=intercept)
+    stop = 2 * layer + 3  # modules up to and including the next Linear
+    param = next(model.parameters())
+    X = as_tensor(data, param.device, param.dtype)
+    was_training = model.training
+    model.eval()
+    z, z_new = model[:stop](X), pruned[:stop](X)
+    model.train(was_training)
+    return float(((z_new - z) ** 2).sum() / (z**2).sum())
 
 
 def prune_layer(

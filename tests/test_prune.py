@@ -233,3 +233,23 @@ def test_method_list():
     assert METHODS == ("dpp", "dpp-nonparametric", "greedy-map", "random", "importance")
     m = copy.deepcopy(MLP((3, 2, 2), seed=0))
     assert m.n_hidden_layers == 1
+
+
+def test_collect_activations_keeps_the_model_dtype():
+    m = redundant_net()
+    X = torch.rand(20, 6, dtype=torch.float64)
+    assert collect_activations(m, 0, X).dtype == np.float64
+    assert collect_activations(m, 0, X, dtype=torch.float32).dtype == np.float32
+
+
+def test_next_layer_error_is_what_fusion_minimises(net, X):
+    from divnet_nb.prune import next_layer_error
+
+    stats = layer_statistics(net, 0, X)
+    keep = [0, 2, 5, 7]
+    fused = next_layer_error(net, 0, keep, X, stats)
+    deleted = next_layer_error(net, 0, keep, X)
+    assert 0 <= fused < deleted
+    m = redundant_net()
+    Xd = torch.rand(200, 6, dtype=torch.float64)
+    assert next_layer_error(m, 0, [0, 1, 4], Xd, layer_statistics(m, 0, Xd)) < 1e-18
