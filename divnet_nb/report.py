@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .paper import TABLE2  # noqa: E402
+from .paper import TABLE2
 
 __all__ = ["FIGURES", "write_report", "plot_sweep", "plot_table2", "check_claims", "summarise"]
 
@@ -267,8 +265,8 @@ def summarise(results: dict) -> str:
         f"Mode: {'fast (subsets, fewer instances and sizes)' if st['fast'] else 'full'}; "
         f"{st['instances']} instances (seeds {st['seed']}..{st['seed'] + st['instances'] - 1}); "
         f"network {'-'.join(map(str, results['sizes']))}; trained until training error < "
-        f"{st['train']['threshold']:g} (SGD, lr {st['train']['lr']:g}, momentum {st['train']['momentum']:g}, "
-        f"batch {st['train']['batch_size']}); kernel and fusion from "
+        f"{st['train']['threshold']:g} ({_optimizer(st['train'])}, batch {st['train']['batch_size']}); "
+        f"kernel and fusion from "
         f"{'all training inputs' if st['n_kernel'] is None else str(st['n_kernel']) + ' training inputs'}; "
         f"no retraining after pruning.",
         "",
@@ -402,16 +400,14 @@ def write_report(results: dict, out_dir: Path) -> Path:
             continue
         if results["dataset"] == "cifar10" and stem.startswith("fig5"):
             title += " (Figure 11, Appendix C)"
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        plot_sweep(sweep, variants, labels, f"{title} ({name})", ax=ax)
+        fig = Figure(figsize=(6.4, 4.2))  # no pyplot: works under any backend, leaves notebooks' alone
+        plot_sweep(sweep, variants, labels, f"{title} ({name})", ax=fig.subplots())
         fig.tight_layout()
         fig.savefig(out_dir / f"{stem}.png", dpi=120)
-        plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    plot_table2(results, ax=ax)
+    fig = Figure(figsize=(6.4, 4.2))
+    plot_table2(results, ax=fig.subplots())
     fig.tight_layout()
     fig.savefig(out_dir / "table2.png", dpi=120)
-    plt.close(fig)
     report = out_dir / "report.md"
     report.write_text(summarise(results))
     return report

@@ -127,6 +127,8 @@ def check_outputs(out_dir, dataset, fast=True):
     assert all((out_dir / p).stat().st_size > 10_000 for p in pngs)
     report = (out_dir / "report.md").read_text()
     assert "## Table 2" in report and "## The paper's claims, checked" in report
+    optimizer = "Adam, lr 0.001" if dataset == "cifar10" else "SGD, lr 0.1, momentum 0.9"
+    assert f"({optimizer}, batch 100)" in report
     divnet_test = np.asarray(results["table2"]["errors"]["dpp+fuse"]["test"])
     for j, f in enumerate(fractions):  # the report prints the measured numbers
         row = next(
