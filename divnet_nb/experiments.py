@@ -46,7 +46,7 @@ from .prune import (
     prune_network,
     select_neurons,
 )
-from .train import TrainConfig, default_config, train_instances
+from .train import TrainConfig, checkpoint_path, default_config, train_instances
 
 __all__ = [
     "Variant",
@@ -335,6 +335,13 @@ class Experiment:
                 progress=self.progress,
             )
         return self._runs
+
+    def is_cached(self) -> bool:
+        """Whether every instance's trained network is already in the cache (``runs`` would not train)."""
+        seeds = range(self.settings.seed, self.settings.seed + self.settings.instances)
+        return all(
+            checkpoint_path(self.data, self.sizes, s, self.settings.train).exists() for s in seeds
+        )
 
     @property
     def models(self):

@@ -175,3 +175,13 @@ def test_experiment_beta_sweep_and_expected_sizes():
     assert all(0 <= e <= 1 for e in out["test_error"][0] + out["train_error"][0])
     sizes = exp.expected_sizes()
     assert len(sizes) == 1 and len(sizes[0]) == 2 and all(0 < s < 100 for s in sizes[0])
+
+
+def test_experiment_knows_whether_it_is_cached(tmp_path, monkeypatch):
+    from divnet_nb.experiments import Experiment, settings_for
+
+    monkeypatch.setenv("DIVNET_CACHE", str(tmp_path))
+    exp = Experiment("digits", settings_for("digits", fast=True, instances=1), progress=False)
+    assert not exp.is_cached()
+    assert len(exp.runs) == 1  # trains into the empty cache
+    assert exp.is_cached()

@@ -1,0 +1,61 @@
+"""The notebook series follows its conventions (the notebooks themselves run under nbval in make test)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SERIES = [
+    "00_introduction",
+    "01_determinantal_point_processes",
+    "02_rbf_kernel_over_neurons",
+    "03_sampling",
+    "04_fusing_neurons",
+    "05_training_the_table1_networks",
+    "06_pruning_the_first_layer",
+    "07_table2",
+    "08_second_layer",
+    "09_beta_and_network_size",
+    "10_cifar10",
+]
+_spec = importlib.util.spec_from_file_location("normalize", NOTEBOOKS / "normalize.py")
+normalize = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(normalize)
+
+
+def load(name):
+    return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+
+
+def test_the_series_is_complete():
+    assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.ipynb")) == SERIES
+
+
+@pytest.mark.parametrize("name", SERIES)
+def test_notebook_conventions(name):
+    nb = load(name)
+    assert normalize.problems(nb) == [], "run make notebooks (it normalises the outputs)"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    first = code[0].source
+    assert "fast_mode()" in first and "seed" in first, (
+        "first code cell: the size switch and a fixed seed"
+    )
+    assert re.search(r"^(from divnet_nb|import divnet_nb)", "\n".join(c.source for c in code), re.M)
+    for cell in code:
+        assert "sys.path" not in cell.source, "notebooks import the installed package"
+    headings = [line for md in markdown for line in md.splitlines() if line.startswith("## ")]
+    assert headings[-2:] == ["## Summary", "## Exercises"], headings[-3:]
+    assert any(line.startswith("## 1.") for line in headings), "numbered sections"
+    checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]
+    assert checked, "at least one cell's small deterministic output is checked by nbval"
+    for cell in code:
+        if "# NBVAL_CHECK_OUTPUT" in cell.source:
+            assert all(o.get("name") != "stderr" for o in cell.get("outputs", [])), (
+                "checked cells print no stderr"
+            )
