@@ -178,6 +178,13 @@ def kernel_subset(x_train: np.ndarray, n_kernel: int | None, seed: int = 0) -> n
     return x_train[idx]
 
 
+def _bar(total: int, desc: str, progress: bool):
+    """A quiet progress bar on stderr (redrawn at most once a second)."""
+    return tqdm(
+        total=total, desc=desc, disable=not progress, leave=False, file=sys.stderr, mininterval=1.0
+    )
+
+
 def layer_sweep(
     model,
     layer: int,
@@ -201,14 +208,7 @@ def layer_sweep(
     importance = importance_scores(model, layer)
     rng_for = rng_for or (lambda v, s: np.random.default_rng([v, s]))
     errors: dict[str, list[float]] = {v.key: [] for v in variants}
-    bar = tqdm(
-        total=len(variants) * len(sizes),
-        desc=f"layer {layer} sweep",
-        disable=not progress,
-        leave=False,
-        file=sys.stderr,
-        mininterval=1.0,
-    )
+    bar = _bar(len(variants) * len(sizes), f"layer {layer} sweep", progress)
     for vi, variant in enumerate(variants):
         for si, k in enumerate(sizes):
             keep = select_neurons(
@@ -243,14 +243,7 @@ def table2(
     rng_for = rng_for or (lambda v, f: np.random.default_rng([v, f]))
     full = {name: error_rate(model, X, y) for name, (X, y) in evaluation.items()}
     out = {v.key: {name: [] for name in evaluation} for v in variants}
-    bar = tqdm(
-        total=len(variants) * len(fractions),
-        desc="table 2",
-        disable=not progress,
-        leave=False,
-        file=sys.stderr,
-        mininterval=1.0,
-    )
+    bar = _bar(len(variants) * len(fractions), "table 2", progress)
     for vi, variant in enumerate(variants):
         for fi, fraction in enumerate(fractions):
             if fraction >= 1.0:

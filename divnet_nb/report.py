@@ -87,24 +87,19 @@ def _stats(values) -> tuple[np.ndarray, np.ndarray]:
     return arr.mean(axis=0), arr.std(axis=0)
 
 
+def _curve(ax, x, values, key: str, label: str) -> None:
+    """One variant's mean over instances, with error bars of one standard deviation."""
+    mean, std = _stats(values)
+    color, ls, marker = STYLE[key]
+    ax.errorbar(x, mean, yerr=std, color=color, ls=ls, marker=marker, ms=4, capsize=3, label=label)
+
+
 def plot_sweep(sweep: dict, variants, labels: dict, title: str, ax=None):
     """Test error vs kept neurons for some variants of one layer sweep (mean +- std)."""
     ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
     sizes = sweep["sizes"]
     for key in variants:
-        mean, std = _stats(sweep["test_error"][key])
-        color, ls, marker = STYLE[key]
-        ax.errorbar(
-            sizes,
-            mean,
-            yerr=std,
-            color=color,
-            ls=ls,
-            marker=marker,
-            ms=4,
-            capsize=3,
-            label=labels[key],
-        )
+        _curve(ax, sizes, sweep["test_error"][key], key, labels[key])
     ax.set_xlabel(f"neurons kept in the layer (of {sweep['layer_size']})")
     ax.set_ylabel("test error")
     ax.set_ylim(bottom=0)
@@ -120,19 +115,7 @@ def plot_table2(results: dict, ax=None):
     fr = results["table2"]["fractions"]
     labels = {k: v["label"] for k, v in results["variants"].items()}
     for key, errs in results["table2"]["errors"].items():
-        mean, std = _stats(errs["test"])
-        color, ls, marker = STYLE[key]
-        ax.errorbar(
-            fr,
-            mean,
-            yerr=std,
-            color=color,
-            ls=ls,
-            marker=marker,
-            ms=4,
-            capsize=3,
-            label=labels[key],
-        )
+        _curve(ax, fr, errs["test"], key, labels[key])
     paper = TABLE2.get(results["dataset"])
     if paper:
         pts = [
