@@ -20,22 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
 import scipy.linalg
+from _timing import best_time  # benchmarks/ is on sys.path when run as a script
 
 import divnet_nb as dn
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()  # warm-up: JIT compilation, page faults, BLAS thread start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def activations(n_samples: int, n: int, dtype, seed: int = 0) -> np.ndarray:

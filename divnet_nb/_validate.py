@@ -101,13 +101,18 @@ def check_psd_eigenvalues(w: np.ndarray, name: str = "L") -> np.ndarray:
     return w
 
 
+def is_int(value) -> bool:
+    """True for Python and numpy integers; False for bools (an easy slip for a size or a seed)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def as_rng(rng) -> np.random.Generator:
     """Turn ``None``, an int seed or a Generator into a :class:`numpy.random.Generator`."""
     if rng is None:
         return np.random.default_rng()
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+    if is_int(rng):
         if rng < 0:
             raise ValueError(f"rng must be a non-negative int seed; got {rng}")
         return np.random.default_rng(int(rng))

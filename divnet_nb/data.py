@@ -39,7 +39,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
-import numbers
 import os
 import socket
 import stat
@@ -51,7 +50,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import paths
-from ._validate import as_size
+from ._validate import as_size, is_int
 
 __all__ = [
     "DATASETS",
@@ -231,15 +230,9 @@ def load_dataset(
     if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"name must be one of {', '.join(map(repr, DATASETS))}; got {name!r}")
     for arg, value in (("n_train", n_train), ("n_test", n_test)):
-        if value is not None and not (
-            isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
-        ):
+        if value is not None and not (is_int(value) and value >= 1):
             raise ValueError(f"{arg} must be None or an integer >= 1; got {value!r}")
-    if (
-        isinstance(subset_seed, bool)
-        or not isinstance(subset_seed, numbers.Integral)
-        or subset_seed < 0
-    ):
+    if not is_int(subset_seed) or subset_seed < 0:
         raise ValueError(f"subset_seed must be a non-negative int; got {subset_seed!r}")
 
     raw = _LOADERS[name](paths.data_dir())

@@ -31,7 +31,14 @@ import scipy.optimize
 import scipy.special
 
 from ._config import jit
-from ._validate import as_float_array, as_index_set, as_kernel, as_size, check_psd_eigenvalues
+from ._validate import (
+    as_float_array,
+    as_index_set,
+    as_kernel,
+    as_size,
+    check_psd_eigenvalues,
+    is_int,
+)
 
 __all__ = [
     "Eigendecomposition",
@@ -414,7 +421,7 @@ def log_elementary_symmetric(values, k: int) -> np.ndarray:
     w = as_float_array(values, "values", 1)
     if np.any(w < 0):
         raise ValueError("values must be non-negative (eigenvalues of a PSD kernel)")
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k <= w.shape[0]:
+    if not is_int(k) or not 0 <= k <= w.shape[0]:
         raise ValueError(f"k must be an integer with 0 <= k <= N = {w.shape[0]}; got {k!r}")
     table = np.empty((w.shape[0] + 1, int(k) + 1))
     _log_esp_table(_log_values(np.asarray(w, dtype=np.float64)), int(k), table)

@@ -40,7 +40,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from ._validate import as_float_array, as_index_set, raise_not_finite
+from ._validate import as_float_array, as_index_set, is_int, raise_not_finite
 from .kernel import BLOCK_ROWS, GramAccumulator, _column_sums
 
 __all__ = ["fuse", "fuse_from_gram", "fusion_coefficients", "FusionWarning"]
@@ -358,11 +358,7 @@ def fuse_from_gram(
         sums = as_float_array(sums, "sums", 1)
         if sums.shape[0] != G.shape[0]:
             raise ValueError(f"sums must have length {G.shape[0]}; got {sums.shape[0]}")
-        if (
-            isinstance(n_samples, bool)
-            or not isinstance(n_samples, numbers.Integral)
-            or n_samples < 1
-        ):
+        if not is_int(n_samples) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
     G = np.asarray(G, dtype=np.float64)
     G_SS = G[np.ix_(keep, keep)]

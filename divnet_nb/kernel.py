@@ -30,7 +30,7 @@ import sys
 import numpy as np
 
 from ._config import jit
-from ._validate import as_float_array, raise_not_finite
+from ._validate import as_float_array, is_int, raise_not_finite
 
 __all__ = ["gram", "GramAccumulator", "rbf_kernel", "rbf_kernel_from_gram", "default_beta"]
 
@@ -159,7 +159,7 @@ class GramAccumulator:
         self._count = 0
         self._track_sums = bool(track_sums)
         if n_features is not None:
-            if not isinstance(n_features, numbers.Integral) or n_features < 1:
+            if not is_int(n_features) or n_features < 1:
                 raise ValueError(f"n_features must be a positive integer; got {n_features!r}")
             self._allocate(int(n_features))
 
@@ -310,7 +310,7 @@ def rbf_kernel_from_gram(
     if beta is None:
         if n_samples is None:
             raise ValueError("pass n_samples (for the default beta = 10 / n_samples) or beta")
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+        if not is_int(n_samples):
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
         beta = default_beta(int(n_samples))
     beta = _check_positive(beta, "beta")

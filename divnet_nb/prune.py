@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import as_index_set, as_rng
+from ._validate import as_index_set, as_rng, is_int
 from .dpp import Eigendecomposition, eigendecompose, scaling_factor
 from .evaluate import as_tensor
 from .fuse import fuse_from_gram
@@ -202,7 +202,7 @@ def _check_k(k, n: int, method: str) -> int | None:
                 "method 'dpp-nonparametric' chooses the size itself (through beta); pass k=None"
             )
         return None
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n:
+    if not is_int(k) or not 1 <= k <= n:
         raise ValueError(f"k must be an integer with 1 <= k <= {n} (the layer's size); got {k!r}")
     return int(k)
 

@@ -28,12 +28,10 @@ compiles the phases or ``NUMBA_DISABLE_JIT=1`` runs them as Python.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ._config import jit
-from ._validate import as_kernel, as_rng, as_size
+from ._validate import as_kernel, as_rng, as_size, is_int
 from .dpp import _check_rank, _log_values, eigendecompose, resolve_eig
 
 __all__ = [
@@ -332,7 +330,7 @@ def best_of(L, k: int, m: int, rng=None) -> np.ndarray:
         Sorted indices of the best sample (the first one drawn among ties).
     """
     L = as_kernel(L, "L")
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
+    if not is_int(m) or m < 1:
         raise ValueError(f"m must be an integer >= 1; got {m!r}")
     eig = eigendecompose(L)
     rng = as_rng(rng)
