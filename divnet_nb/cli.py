@@ -24,22 +24,22 @@ class UsageError(ValueError):
     """A command-line value that cannot work."""
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
+def _comma_list(cast, what: str):
+    """An argparse type: comma-separated values, each converted by ``cast``."""
+
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(cast(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {what}, got {text!r}"
+            ) from None
+
+    return parse
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
+_floats = _comma_list(float, "numbers")
+_ints = _comma_list(int, "integers")
 
 
 class _Parser(argparse.ArgumentParser):
