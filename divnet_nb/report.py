@@ -154,6 +154,50 @@ def _fmt(mean, std) -> str:
     return f"{mean:.3f} ± {std:.3f}"
 
 
+def divnet_table(dataset: str, table2: dict) -> list[str]:
+    """Markdown lines: DivNet's Table 2 (mean +- std over instances) beside the paper's row."""
+    fr = table2["fractions"]
+    paper = TABLE2.get(dataset)
+    tr_m, tr_s = _stats(table2["errors"]["dpp+fuse"]["train"])
+    te_m, te_s = _stats(table2["errors"]["dpp+fuse"]["test"])
+    lines = [
+        "| hidden neurons kept | training error (ours) | (paper) | test error (ours) | (paper) | "
+        "test: ours - paper |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for j, f in enumerate(fr):
+        p_tr = paper["train"][j] if paper and j < len(paper["train"]) else None
+        p_te = paper["test"][j] if paper and j < len(paper["test"]) else None
+        diff = f"{te_m[j] - p_te[0]:+.3f}" if p_te else "-"
+        lines.append(
+            f"| {f:.0%} | {_fmt(tr_m[j], tr_s[j])} | {_fmt(*p_tr) if p_tr else '-'} | "
+            f"{_fmt(te_m[j], te_s[j])} | {_fmt(*p_te) if p_te else '-'} | {diff} |"
+        )
+    return lines
+
+
+def variants_table(table2: dict, labels: dict, which: str = "test") -> list[str]:
+    """Markdown lines: every variant's ``which`` error at each fraction, the best mean in bold."""
+    keys = list(table2["errors"])
+    stats = {k: _stats(table2["errors"][k][which]) for k in keys}
+    lines = [
+        "| kept | " + " | ".join(labels[k] for k in keys) + " |",
+        "|---:|" + "---:|" * len(keys),
+    ]
+    for j, f in enumerate(table2["fractions"]):
+        best = min(stats[k][0][j] for k in keys)
+        cells = [
+            (
+                f"**{_fmt(stats[k][0][j], stats[k][1][j])}**"
+                if stats[k][0][j] == best
+                else _fmt(stats[k][0][j], stats[k][1][j])
+            )
+            for k in keys
+        ]
+        lines.append(f"| {f:.0%} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def check_claims(results: dict) -> list[dict]:
     """The paper's qualitative claims, each checked on the measured means over instances."""
     claims = []
@@ -239,8 +283,6 @@ def summarise(results: dict) -> str:
     ds = results["dataset"]
     name = NAMES.get(ds, ds)
     st = results["settings"]
-    fr = results["table2"]["fractions"]
-    errs = results["table2"]["errors"]
     lines = [f"# DivNet reproduction: {name}", ""]
     lines += [
         f"Data: {results['source']}.",
@@ -267,21 +309,7 @@ def summarise(results: dict) -> str:
         )
     lines += ["", "## Table 2: DivNet, all hidden layers pruned to the same fraction", ""]
     paper = TABLE2.get(ds)
-    lines += [
-        "| hidden neurons kept | training error (ours) | (paper) | test error (ours) | (paper) | "
-        "test: ours - paper |",
-        "|---:|---:|---:|---:|---:|---:|",
-    ]
-    tr_m, tr_s = _stats(errs["dpp+fuse"]["train"])
-    te_m, te_s = _stats(errs["dpp+fuse"]["test"])
-    for j, f in enumerate(fr):
-        p_tr = paper["train"][j] if paper and j < len(paper["train"]) else None
-        p_te = paper["test"][j] if paper and j < len(paper["test"]) else None
-        diff = f"{te_m[j] - p_te[0]:+.3f}" if p_te else "-"
-        lines.append(
-            f"| {f:.0%} | {_fmt(tr_m[j], tr_s[j])} | {_fmt(*p_tr) if p_tr else '-'} | "
-            f"{_fmt(te_m[j], te_s[j])} | {_fmt(*p_te) if p_te else '-'} | {diff} |"
-        )
+    lines += divnet_table(ds, results["table2"])
     if not paper:
         lines += ["", "(The paper has no Table 2 row for this dataset.)"]
     lines += [
@@ -291,28 +319,9 @@ def summarise(results: dict) -> str:
         "The paper reports DivNet only; importance pruning with fusion was never compared there.",
         "",
     ]
-    keys = list(errs)
-    labels = {k: results["variants"][k]["label"] for k in keys}
+    labels = {k: v["label"] for k, v in results["variants"].items()}
     for which in ("test", "train"):
-        lines += [
-            f"{which} error:",
-            "",
-            "| kept | " + " | ".join(labels[k] for k in keys) + " |",
-            "|---:|" + "---:|" * len(keys),
-        ]
-        stats = {k: _stats(errs[k][which]) for k in keys}
-        for j, f in enumerate(fr):
-            best = min(stats[k][0][j] for k in keys)
-            cells = [
-                (
-                    f"**{_fmt(stats[k][0][j], stats[k][1][j])}**"
-                    if stats[k][0][j] == best
-                    else _fmt(stats[k][0][j], stats[k][1][j])
-                )
-                for k in keys
-            ]
-            lines.append(f"| {f:.0%} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += [f"{which} error:", "", *variants_table(results["table2"], labels, which), ""]
     lines += [
         "## The paper's claims, checked on our measurements",
         "",
