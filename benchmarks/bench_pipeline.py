@@ -19,11 +19,12 @@ import numpy as np
 import torch
 from _timing import best_time as _best_time  # benchmarks/ is on sys.path when run as a script
 
-from divnet_nb.data import load_dataset
-from divnet_nb.experiments import _warm_up, kernel_subset
-from divnet_nb.models import table1_sizes
+from divnet_nb.datasets import load_dataset
+from divnet_nb.experiments import kernel_subset
+from divnet_nb.experiments.experiment import _warm_up
+from divnet_nb.nets import table1_sizes
 from divnet_nb.prune import LayerData, layer_statistics, prune_network, select_neurons
-from divnet_nb.train import default_config, train
+from divnet_nb.training import default_config, train
 
 
 def best_time(fn) -> float:

@@ -1,18 +1,28 @@
 """divnet-nb: DivNet (Mariet & Sra, "Diversity Networks", ICLR 2016) for learning and reproduction.
 
-The numerical core, all exported here:
+``import divnet_nb as dn`` gives the numerical core (:mod:`divnet_nb.core`: eq. 2's
+kernel, eq. 1's DPPs and their samplers, eqs. 3-4's fusion), all re-exported here.
+The rest of the package is one subpackage per stage, and data flows one way through
+them::
 
-* :mod:`divnet_nb.kernel` - the RBF kernel over neurons (eq. 2) from one Gram matrix,
-  and a streaming Gram accumulator;
-* :mod:`divnet_nb.dpp` - the DPP distribution (eq. 1): eigendecomposition, expected
-  size, the paper's kernel scaling, elementary symmetric polynomials, exact
-  inclusion probabilities, log-likelihood;
-* :mod:`divnet_nb.sample` - exact DPP and k-DPP samplers (spectral algorithm),
-  greedy MAP and best-of-m;
-* :mod:`divnet_nb.fuse` - fusing removed neurons into kept ones (eqs. 3-4).
+    datasets -> training -> nets (sites) -> pruning (registry: neuron, edge, gate kinds)
+             -> experiments -> report;   cli.py drives them all
+
+* :mod:`divnet_nb.datasets` - the paper's datasets, found offline first;
+* :mod:`divnet_nb.nets` - the Table 1 networks, error rates, and *sites* (the
+  prunable layers of a model, described as data);
+* :mod:`divnet_nb.training` - the training loop (with a penalty hook) and its cache;
+* :mod:`divnet_nb.pruning` - the method registry and every pruning family;
+  :mod:`divnet_nb.prune` is its short public face (``prune_layer``, ``prune_network``);
+* :mod:`divnet_nb.experiments`, :mod:`divnet_nb.report` - the paper's experiments and
+  what they write.
+
+Only :mod:`divnet_nb.core` is imported here, so ``import divnet_nb`` stays free of torch.
 """
 
-from .dpp import (
+__version__ = "0.1.0"
+
+from .core.dpp import (
     Eigendecomposition,
     ScaledKernel,
     eigendecompose,
@@ -24,9 +34,15 @@ from .dpp import (
     scale_to_size,
     scaling_factor,
 )
-from .fuse import FusionWarning, fuse, fuse_from_gram, fusion_coefficients
-from .kernel import GramAccumulator, default_beta, gram, rbf_kernel, rbf_kernel_from_gram
-from .sample import (
+from .core.fuse import FusionWarning, fuse, fuse_from_gram, fusion_coefficients
+from .core.kernel import (
+    GramAccumulator,
+    default_beta,
+    gram,
+    rbf_kernel,
+    rbf_kernel_from_gram,
+)
+from .core.sample import (
     best_of,
     greedy_map,
     sample_dpp,
@@ -34,8 +50,6 @@ from .sample import (
     sample_projection,
     select_eigenvectors,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Eigendecomposition",

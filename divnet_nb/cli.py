@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .data import DATASETS, DatasetNotFoundError
+from .datasets import DATASETS, DatasetNotFoundError
 from .paths import cache_dir, data_dir, fast_mode, results_dir
 
 __all__ = ["main"]
@@ -40,6 +40,7 @@ def _comma_list(cast, what: str):
 
 _floats = _comma_list(float, "numbers")
 _ints = _comma_list(int, "integers")
+_names = _comma_list(str.strip, "names")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
         help="fractions of hidden neurons kept for Table 2, in (0, 1] (default 0.1,0.25,0.5,0.75,1)",
     )
     rep.add_argument(
+        "--methods",
+        type=_names,
+        help="registered neuron-selection methods to compare, each without and with fusion "
+        "(default dpp,random,importance)",
+    )
+    rep.add_argument(
         "--kernel-samples",
         type=int,
         help="training inputs used to build the kernel and the fusion (default: all)",
@@ -107,9 +114,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args):
     from .experiments import settings_for
-    from .models import table1_sizes
+    from .nets import table1_sizes
+    from .pruning import variants
 
     overrides = {"seed": args.seed}
+    if args.methods is not None:
+        try:
+            variants(args.methods)
+        except ValueError as exc:
+            raise UsageError(f"--methods: {exc}") from None
+        overrides["methods"] = tuple(args.methods)
     if args.instances is not None and args.instances < 1:
         raise UsageError(f"--instances must be >= 1; got {args.instances}")
     layer_sizes = table1_sizes(args.dataset)[1:-1]
@@ -142,14 +156,16 @@ def _settings(args):
 
 def _reproduce(args) -> int:
     from .experiments import reproduce
+    from .report import write_report
 
     settings = _settings(args)
     out = args.out if args.out is not None else results_dir() / args.dataset
-    results = reproduce(args.dataset, settings=settings, out_dir=out, progress=not args.quiet)
-    claims = [c for c in results["claims"] if not c["holds"]]
-    print(
-        f"divnet-nb: {args.dataset}: {settings.instances} networks, report at {results['report']}"
-    )
+    results = reproduce(args.dataset, settings=settings, progress=not args.quiet)
+    report = write_report(results, out)
+    if not args.quiet:
+        print(f"divnet-nb: report written to {report}", file=sys.stderr)
+    claims = [c for c in results["claims"] if c["holds"] is False]
+    print(f"divnet-nb: {args.dataset}: {settings.instances} networks, report at {report}")
     if claims:
         print(
             f"divnet-nb: {len(claims)} of the paper's claims do not hold on these measurements; see the report"
@@ -158,7 +174,7 @@ def _reproduce(args) -> int:
 
 
 def _data(_args) -> int:
-    from .data import status
+    from .datasets import status
 
     print(f"data folder:  {data_dir()}  (set DIVNET_DATA to change)")
     print(f"cache folder: {cache_dir()}  (set DIVNET_CACHE to change)")

@@ -41,7 +41,7 @@ def no_network(monkeypatch):
 
 def require_data(name: str):
     """Skip when a dataset is missing on a developer's machine; fail in CI (DIVNET_DATA is set there)."""
-    from divnet_nb.data import DatasetNotFoundError, load_dataset
+    from divnet_nb.datasets import DatasetNotFoundError, load_dataset
 
     try:
         load_dataset(name, n_train=1, n_test=1)

@@ -121,6 +121,8 @@ def check_outputs(out_dir, dataset, fast=True):
             "fig6_layer2_dpp_vs_random.png",
             "fig7_layer2_fusion.png",
             "fig8_layer2_divnet_vs_random_fused.png",
+            "layer1_all_variants.png",
+            "layer2_all_variants.png",
             "table2.png",
         ]
     )

@@ -21,8 +21,19 @@ import scipy.ndimage
 from sklearn.datasets import load_digits
 from torchvision.datasets import CIFAR10, MNIST
 
-from divnet_nb import data, mnist_rot, paths
-from divnet_nb.data import DATASETS, Dataset, DatasetNotFoundError, load_dataset
+from divnet_nb import paths
+from divnet_nb.datasets import (
+    DATASETS,
+    Dataset,
+    DatasetNotFoundError,
+    _common,
+    cifar10,
+    load_dataset,
+    mnist_rot,
+    registry,
+    status,
+)
+from divnet_nb.datasets import mnist as mnist_module
 
 MNIST_NAMES = [
     "train-images-idx3-ubyte",
@@ -259,8 +270,8 @@ def test_cifar10_npz_with_wrong_arrays_is_rejected(data_in, monkeypatch):
     with pytest.raises(ValueError, match=r"x_train in .* must be uint8 with shape \(50000, 32"):
         load_dataset("cifar10")
     monkeypatch.setattr(
-        data,
-        "_CIFAR_SHAPES",
+        cifar10,
+        "_SHAPES",
         {"x_train": x.shape, "y_train": (2,), "x_test": x.shape, "y_test": (2,)},
     )
     with pytest.raises(ValueError, match="x_train in .* not the canonical CIFAR-10 array: sha256"):
@@ -423,11 +434,13 @@ def test_rotation_matches_scipy_and_is_exact_at_zero(rng):
     assert np.array_equal(single, out)
 
 
-def fake_mnist(rng, n_train: int = 80, n_test: int = 40) -> data._Raw:
+def fake_mnist(rng, n_train: int = 80, n_test: int = 40) -> _common.RawArrays:
     x = rng.integers(0, 256, size=(n_train + n_test, 28, 28), dtype=np.uint8)
     x[:, :4] = 0  # a zero border, like MNIST
     y = np.arange(n_train + n_test) % 10
-    return data._Raw(x[:n_train], y[:n_train], x[n_train:], y[n_train:], 255.0, (28, 28), "fake")
+    return _common.RawArrays(
+        x[:n_train], y[:n_train], x[n_train:], y[n_train:], 255.0, (28, 28), "fake"
+    )
 
 
 def test_build_mnist_rot_is_deterministic_and_rotates(rng):
@@ -458,7 +471,7 @@ def small_rot(data_in, monkeypatch, rng):
     """MNIST_ROT at 20 / 5 / 30, rebuilt from a fake MNIST into the tmp data folder."""
     monkeypatch.setattr(mnist_rot, "MNIST_ROT_SIZES", (20, 5, 30))
     source = fake_mnist(rng)
-    monkeypatch.setattr(data, "_load_mnist", lambda root: source)
+    monkeypatch.setattr(mnist_module, "load_raw", lambda root: source)
     return data_in
 
 
@@ -593,20 +606,20 @@ def test_mnist_rot_full_rebuild_from_real_mnist(data_in, capsys):
 
 def test_load_dataset_names_are_the_public_list():
     assert DATASETS == ("digits", "mnist", "mnist_rot", "cifar10")
-    assert set(data._LOADERS) == set(DATASETS)
+    assert registry.dataset_names() == DATASETS
 
 
 def test_status_quick_and_verified(monkeypatch, tmp_path):
-    quick = data.status(verify=False)
+    quick = status(verify=False)
     assert list(quick) == list(DATASETS) and quick["digits"].startswith("ok")
-    assert data.status("digits") == {"digits": quick["digits"]}
+    assert status("digits") == {"digits": quick["digits"]}
     if os.environ.get("DIVNET_DATA"):
         assert quick["mnist"].startswith("ok") and quick["mnist"].endswith("(not verified)")
-        assert data.status("cifar10")["cifar10"].startswith("ok: CIFAR-10")
+        assert status("cifar10")["cifar10"].startswith("ok: CIFAR-10")
     monkeypatch.setenv("DIVNET_DATA", str(tmp_path))
-    empty = data.status("mnist", "cifar10", verify=False)
+    empty = status("mnist", "cifar10", verify=False)
     assert empty == {"mnist": "missing: MNIST not found", "cifar10": "missing: CIFAR-10 not found"}
-    assert data.status("mnist")["mnist"].startswith("missing: MNIST not found")
+    assert status("mnist")["mnist"].startswith("missing: MNIST not found")
     assert list(tmp_path.iterdir()) == []  # nothing downloaded, no folders made
     with pytest.raises(ValueError, match="unknown dataset"):
-        data.status("imagenet")
+        status("imagenet")

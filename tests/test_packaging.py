@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import divnet_nb
-from divnet_nb import _config
+from divnet_nb.core import _config
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from PyPI's
@@ -73,13 +73,13 @@ def test_public_api_is_exported():
     _config.numba.config.DISABLE_JIT, reason="no dispatchers when the JIT is disabled"
 )
 def test_every_jitted_kernel_uses_the_config_flags():
-    import divnet_nb.dpp
-    import divnet_nb.kernel
-    import divnet_nb.sample
+    import divnet_nb.core.dpp
+    import divnet_nb.core.kernel
+    import divnet_nb.core.sample
 
     kernels = [
         obj
-        for module in (divnet_nb.kernel, divnet_nb.dpp, divnet_nb.sample)
+        for module in (divnet_nb.core.kernel, divnet_nb.core.dpp, divnet_nb.core.sample)
         for obj in vars(module).values()
         if isinstance(obj, _config.numba.core.registry.CPUDispatcher)
     ]

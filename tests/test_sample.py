@@ -32,8 +32,8 @@ from divnet_nb import (
     scale_to_size,
     select_eigenvectors,
 )
-from divnet_nb import dpp as dpp_module
-from divnet_nb import sample as sample_module
+from divnet_nb.core import dpp as dpp_module
+from divnet_nb.core import sample as sample_module
 
 P_MIN = 1e-3  # fixed seeds: a correct sampler passes at these seeds; a wrong one fails (see below)
 

@@ -7,9 +7,9 @@ import os
 import pytest
 import torch
 
-from divnet_nb.data import load_dataset
-from divnet_nb.evaluate import error_rate
-from divnet_nb.train import (
+from divnet_nb.datasets import load_dataset
+from divnet_nb.nets import error_rate
+from divnet_nb.training import (
     GATE,
     TrainConfig,
     checkpoint_path,

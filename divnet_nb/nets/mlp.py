@@ -5,7 +5,8 @@
 (:func:`torch.nn.functional.cross_entropy`) and by :meth:`MLP.predict_proba`. Hidden
 layer ``l`` (0-based) is ``linears[l]`` followed by ``activations[l]``; its outgoing
 weights are ``linears[l + 1].weight`` (shape ``(n_next, n_l)``, the transpose of the
-core's ``W``).
+core's ``W``). Pruning code does not use these positions: it reaches hidden layer ``l``
+through its site (:func:`divnet_nb.nets.sites.site_for`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["MLP", "table1_sizes"]
 
 def table1_sizes(dataset: str) -> tuple[int, ...]:
     """Layer sizes for a dataset: Table 1's for mnist, mnist_rot and cifar10; 64-100-100-10 for digits."""
-    from .paper import TABLE1
+    from ..paper import TABLE1
 
     if dataset == "digits":
         return (64, 100, 100, 10)

@@ -18,51 +18,43 @@ measured on 5000 training images, SGD (lr 0.1 or 0.01, momentum 0.9) was still
 above 73 % training error after 30 epochs, so its default is Adam (lr 1e-3), which
 reaches the < 50 % threshold.
 
-Trained networks are cached under ``$DIVNET_CACHE/networks/`` (see
-:mod:`divnet_nb.paths`), keyed by a hash of the training data, the architecture, the
-seed and every training setting. Checkpoints are written to a temporary file and
-renamed, so an interrupted run never leaves a half-written file under the final name;
-a file that cannot be read or does not match its key is reported and trained again.
+The loop itself is :func:`fit`, which trains any module that maps inputs to logits and
+takes two hooks: ``penalty(model)`` adds a term to each mini-batch's loss (a sparsity
+penalty on gates, say) and ``monitor(model)`` adds entries to each record of the
+training history (the number of open gates, say). :func:`train` builds a Table 1
+network and fits it with neither. Caching trained networks is
+:mod:`divnet_nb.training.cache`'s job.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
-import os
 import sys
-import tempfile
 import time
-import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
-from .evaluate import default_device, error_rate
-from .models import MLP
-from .paths import cache_dir
+from ..nets.evaluate import default_device, error_rate
+from ..nets.mlp import MLP
 
 if TYPE_CHECKING:
-    from .data import Dataset
+    from ..datasets import Dataset
 
 __all__ = [
+    "GATE",
     "TrainConfig",
     "TrainResult",
-    "train",
-    "load_or_train",
-    "train_instances",
     "default_config",
+    "fit",
+    "train",
 ]
 
-#: Bump when the training procedure changes, so old cached networks are not reused.
-TRAIN_VERSION = 1
 #: The full training error is measured once the running mini-batch error is below GATE x threshold.
 GATE = 1.25
 
@@ -93,7 +85,7 @@ class TrainConfig:
 
 def default_config(dataset: str, **overrides) -> TrainConfig:
     """Table 1's threshold for the dataset (< 1 % digits, MNIST, MNIST_ROT; < 50 % CIFAR-10)."""
-    from .paper import TABLE1
+    from ..paper import TABLE1
 
     threshold = TABLE1[dataset]["threshold"] if dataset in TABLE1 else 0.01
     settings = {"threshold": threshold, "max_epochs": 200 if dataset == "digits" else 100}
@@ -107,7 +99,7 @@ def default_config(dataset: str, **overrides) -> TrainConfig:
 class TrainResult:
     """A trained network and how it got there."""
 
-    model: MLP
+    model: nn.Module
     dataset: str
     seed: int
     config: TrainConfig
@@ -144,7 +136,7 @@ def train(
     Parameters
     ----------
     dataset : Dataset
-        From :func:`divnet_nb.data.load_dataset`.
+        From :func:`divnet_nb.datasets.load_dataset`.
     sizes : sequence of int
         Layer widths, e.g. ``table1_sizes("mnist")``.
     seed : int
@@ -165,6 +157,38 @@ def train(
         )
     torch.manual_seed(seed)
     model = MLP(sizes, seed=seed).to(device)
+    result = fit(model, dataset, seed, config, device=device, progress=progress)
+    result.model = result.model.cpu()
+    return result
+
+
+def fit(
+    model: nn.Module,
+    dataset: Dataset,
+    seed: int,
+    config: TrainConfig | None = None,
+    *,
+    device: str | None = None,
+    progress: bool = True,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+    monitor: Callable[[nn.Module], dict] | None = None,
+) -> TrainResult:
+    """Train ``model`` (inputs -> logits) in place until its training error is below the threshold.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Already on ``device``; trained in place and returned in the result.
+    dataset, seed, config, device, progress
+        As in :func:`train`; ``seed`` orders the mini-batches.
+    penalty : callable, optional
+        ``penalty(model)`` is added to every mini-batch's cross-entropy (e.g. an L0
+        penalty on gates); the history records its running mean.
+    monitor : callable, optional
+        ``monitor(model)`` returns a dict merged into every history record.
+    """
+    config = config or default_config(dataset.name)
+    device = device or default_device()
     X = torch.from_numpy(dataset.x_train).to(device)
     y = torch.from_numpy(dataset.y_train).to(device)
     n = X.shape[0]
@@ -176,7 +200,7 @@ def train(
     per_epoch = math.ceil(n / config.batch_size)
     window = max(1, round(config.check_every * per_epoch))
     history: list[dict] = []
-    iteration, wrong, seen, loss_sum = 0, 0, 0, 0.0
+    iteration, wrong, seen, loss_sum, penalty_sum = 0, 0, 0, 0.0, 0.0
     reached, full_error = False, float("nan")
     start = time.perf_counter()
     bar = tqdm(
@@ -195,8 +219,14 @@ def train(
             idx = order[s : s + config.batch_size]
             logits = model(X[idx])
             loss = F.cross_entropy(logits, y[idx])
+            if penalty is not None:
+                extra = penalty(model)
+                penalty_sum += extra.item() * idx.numel()
+                total = loss + extra
+            else:
+                total = loss
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total.backward()
             opt.step()
             iteration += 1
             wrong += int((logits.argmax(1) != y[idx]).sum())
@@ -211,6 +241,10 @@ def train(
                 "running_error": wrong / seen,
                 "running_loss": loss_sum / seen,
             }
+            if penalty is not None:
+                record["running_penalty"] = penalty_sum / seen
+            if monitor is not None:
+                record.update(monitor(model))
             if wrong / seen < GATE * config.threshold:
                 full_error = error_rate(model, X, y)
                 model.train()
@@ -218,7 +252,7 @@ def train(
                 reached = full_error < config.threshold
             history.append(record)
             bar.set_postfix(err=f"{wrong / seen:.4f}")
-            wrong, seen, loss_sum = 0, 0, 0.0
+            wrong, seen, loss_sum, penalty_sum = 0, 0, 0.0, 0.0
             if reached:
                 break
         if reached:
@@ -234,7 +268,7 @@ def train(
         )
     model.eval()
     return TrainResult(
-        model.cpu(),
+        model,
         dataset.name,
         seed,
         config,
@@ -246,153 +280,3 @@ def train(
         str(device),
         history,
     )
-
-
-# ------------------------------------------------------------------ cache
-_fingerprints: dict[int, tuple[weakref.ref, str]] = {}
-
-
-def data_fingerprint(dataset: Dataset) -> str:
-    """Hash of the training inputs and labels (what the network was trained on)."""
-    hit = _fingerprints.get(id(dataset))
-    if hit is not None and hit[0]() is dataset:
-        return hit[1]
-    h = hashlib.blake2b(digest_size=16)
-    for arr in (dataset.x_train, dataset.y_train):
-        arr = np.ascontiguousarray(arr)
-        h.update(str((arr.dtype.str, arr.shape)).encode())
-        h.update(memoryview(arr).cast("B"))
-    digest = h.hexdigest()
-    _fingerprints[id(dataset)] = (weakref.ref(dataset), digest)
-    return digest
-
-
-def cache_key(dataset: Dataset, sizes, seed: int, config: TrainConfig) -> str:
-    spec = {
-        "version": TRAIN_VERSION,
-        "dataset": dataset.name,
-        "data": data_fingerprint(dataset),
-        "sizes": list(sizes),
-        "seed": int(seed),
-        "config": dataclasses.asdict(config),
-    }
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
-
-
-def checkpoint_path(
-    dataset: Dataset, sizes, seed: int, config: TrainConfig, root: Path | None = None
-) -> Path:
-    root = Path(root) if root is not None else cache_dir()
-    key = cache_key(dataset, sizes, seed, config)
-    return root / "networks" / f"{dataset.name}-{'-'.join(map(str, sizes))}-seed{seed}-{key}.pt"
-
-
-def _save(result: TrainResult, path: Path, key: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "dataset": result.dataset,
-        "sizes": list(result.model.sizes),
-        "seed": result.seed,
-        "config": dataclasses.asdict(result.config),
-        "reached": result.reached,
-        "epochs": result.epochs,
-        "iterations": result.iterations,
-        "train_error": result.train_error,
-        "seconds": result.seconds,
-        "device": result.device,
-        "history": result.history,
-        "torch": torch.__version__,
-    }
-    blob = {
-        "format": 1,
-        "key": key,
-        "meta": json.dumps(meta),
-        "state_dict": result.model.state_dict(),
-    }
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(blob, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _load(path: Path, key: str, config: TrainConfig) -> TrainResult:
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(blob, dict) or blob.get("format") != 1 or blob.get("key") != key:
-        raise ValueError("its key does not match the requested network")
-    meta = json.loads(blob["meta"])
-    model = MLP(meta["sizes"])
-    model.load_state_dict(blob["state_dict"], strict=True)
-    model.eval()
-    return TrainResult(
-        model,
-        meta["dataset"],
-        meta["seed"],
-        config,
-        meta["reached"],
-        meta["epochs"],
-        meta["iterations"],
-        meta["train_error"],
-        meta["seconds"],
-        meta["device"],
-        meta["history"],
-        from_cache=True,
-    )
-
-
-def load_or_train(
-    dataset: Dataset,
-    sizes,
-    seed: int,
-    config: TrainConfig | None = None,
-    *,
-    cache: bool = True,
-    cache_root: Path | None = None,
-    device: str | None = None,
-    progress: bool = True,
-) -> TrainResult:
-    """:func:`train`, but reuse a cached network trained with exactly the same inputs and settings."""
-    config = config or default_config(dataset.name)
-    sizes = tuple(int(s) for s in sizes)
-    if not cache:
-        return train(dataset, sizes, seed, config, device=device, progress=progress)
-    key = cache_key(dataset, sizes, seed, config)
-    path = checkpoint_path(dataset, sizes, seed, config, cache_root)
-    if path.exists():
-        try:
-            return _load(path, key, config)
-        except Exception as exc:  # any unreadable or mismatched file: say so, train again
-            print(
-                f"divnet-nb: cached network {path} is unusable ({type(exc).__name__}: {exc}); training it again",
-                file=sys.stderr,
-            )
-    result = train(dataset, sizes, seed, config, device=device, progress=progress)
-    _save(result, path, key)
-    return result
-
-
-def train_instances(
-    dataset: Dataset,
-    sizes,
-    n_instances: int,
-    config: TrainConfig | None = None,
-    *,
-    first_seed: int = 0,
-    progress: bool = True,
-    **kwargs,
-) -> list[TrainResult]:
-    """Instances ``first_seed, ..., first_seed + n_instances - 1`` (Table 1 uses 5), cached."""
-    if n_instances < 1:
-        raise ValueError(f"n_instances must be >= 1; got {n_instances}")
-    results = []
-    for seed in range(first_seed, first_seed + n_instances):
-        result = load_or_train(dataset, sizes, seed, config, progress=progress, **kwargs)
-        if progress:
-            print("  " + result.summary(), file=sys.stderr)
-        results.append(result)
-    return results

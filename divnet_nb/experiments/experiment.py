@@ -1,17 +1,12 @@
-"""The paper's experiments, shared by the command line and the notebooks.
+"""One dataset's experiments, shared by the command line and the notebooks.
 
 Data flows one way: data -> train -> activations -> select -> fuse -> evaluate -> report.
 
-* :func:`layer_sweep` - Figures 2-5 (first hidden layer) and 6-8 (second): prune one
-  layer, the others intact, over a grid of kept sizes, for each selection method with
-  and without fusion; test error of each pruned network.
-* :func:`table2` - Table 2: prune every hidden layer to the same fraction, layer after
-  layer, and measure training and test error; DivNet and, at the same sizes, the five
-  other variants.
-* :class:`Experiment` - one dataset's data, trained instances (cached) and all of the
-  above over every instance; the notebooks use it.
-* :func:`reproduce` - all of it for one dataset, written to ``results/<dataset>/``
-  (:mod:`divnet_nb.report`); the command line uses it.
+* :class:`Experiment` - one dataset's data, trained instances (cached) and every
+  measurement on them: layer sweeps (Figures 2-8, :mod:`.sweeps`), Table 2
+  (:mod:`.tables`), Appendix B's beta sweep, expected sizes, timing;
+* :func:`reproduce` - all of it for one dataset, with the paper's claims checked
+  (:mod:`.claims`); :mod:`divnet_nb.report` writes it to ``results/<dataset>/``.
 
 Randomness: each (instance, layer, variant, size) draws from its own generator,
 seeded by :class:`numpy.random.SeedSequence` from those coordinates, so any number
@@ -21,118 +16,28 @@ can be recomputed alone and does not depend on the order of the loops.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from .data import load_dataset
-from .dpp import expected_size
-from .evaluate import error_rate
-from .fuse import FusionWarning
-from .models import table1_sizes
-from .paper import TABLE1, TABLE2_FRACTIONS
-from .paths import fast_mode, results_dir
-from .prune import (
-    LayerData,
-    apply_pruning,
-    importance_scores,
-    layer_statistics,
-    prune_network,
-    select_neurons,
-)
-from .train import TrainConfig, checkpoint_path, default_config, train_instances
+from ..core.dpp import expected_size
+from ..core.fuse import FusionWarning
+from ..datasets import load_dataset
+from ..nets.evaluate import error_rate
+from ..nets.mlp import table1_sizes
+from ..pruning.apply import apply_pruning, prune_network
+from ..pruning.neurons import select_neurons
+from ..pruning.registry import variants as variants_of
+from ..pruning.statistics import LayerData, layer_statistics
+from ..training.cache import checkpoint_path, train_instances
+from .claims import check_claims
+from .settings import Settings, kernel_subset, layer_grid, settings_for
+from .sweeps import layer_sweep
+from .tables import table2
 
-__all__ = [
-    "Variant",
-    "VARIANTS",
-    "VARIANT",
-    "Settings",
-    "settings_for",
-    "kernel_subset",
-    "layer_grid",
-    "layer_sweep",
-    "table2",
-    "fusion_warnings",
-    "Experiment",
-    "reproduce",
-]
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A selection method, with or without the fusion of eqs. 3-4."""
-
-    key: str
-    method: str
-    reweight: bool
-    label: str
-
-
-#: The six variants compared everywhere. DivNet is "dpp+fuse".
-VARIANTS = (
-    Variant("dpp", "dpp", False, "k-DPP"),
-    Variant("dpp+fuse", "dpp", True, "DivNet (k-DPP + fusion)"),
-    Variant("random", "random", False, "random"),
-    Variant("random+fuse", "random", True, "random + fusion"),
-    Variant("importance", "importance", False, "importance"),
-    Variant("importance+fuse", "importance", True, "importance + fusion"),
-)
-VARIANT = {v.key: v for v in VARIANTS}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything that decides what :func:`reproduce` computes."""
-
-    dataset: str
-    instances: int
-    n_train: int | None = None
-    n_test: int | None = None
-    n_kernel: int | None = None
-    sweep_fractions: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    sweep_layers: tuple[int, ...] = (0, 1)
-    table_fractions: tuple[float, ...] = TABLE2_FRACTIONS
-    seed: int = 0
-    fast: bool = False
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-#: Fast mode: data subsets and fewer instances and sizes, the same code.
-FAST = {
-    "digits": {"instances": 2},
-    "mnist": {"instances": 2, "n_train": 10000, "n_test": 2000},
-    "mnist_rot": {"instances": 2, "n_train": 10000, "n_test": 2000},
-    "cifar10": {"instances": 2, "n_train": 5000, "n_test": 1000},
-}
-
-
-def settings_for(
-    dataset: str, *, fast: bool | None = None, instances: int | None = None, **overrides
-) -> Settings:
-    """Default settings for a dataset: Table 1's instances and threshold; fast mode if asked (or ``DIVNET_FAST``)."""
-    fast = fast_mode() if fast is None else fast
-    values: dict = {
-        "dataset": dataset,
-        "instances": TABLE1.get(dataset, {}).get("instances", 5),
-        "fast": fast,
-    }
-    if fast:
-        values.update(FAST[dataset])
-        values["sweep_fractions"] = (0.05, 0.1, 0.25, 0.5)
-    if instances is not None:
-        values["instances"] = instances
-    values.update(overrides)
-    values.setdefault("train", default_config(dataset))
-    return Settings(**values)
+__all__ = ["Experiment", "fusion_warnings", "reproduce"]
 
 
 @contextlib.contextmanager
@@ -156,7 +61,7 @@ def fusion_warnings():
 
 def _warm_up() -> None:
     """Compile (or load from Numba's cache) the kernels on the pruning path, so timings exclude it."""
-    from .models import MLP
+    from ..nets.mlp import MLP
 
     X = np.random.default_rng(0).random((50, 6)).astype(np.float32)
     net = MLP((6, 5, 4, 2), seed=0)
@@ -166,109 +71,6 @@ def _warm_up() -> None:
 
 def _rng(settings: Settings, *coords: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([settings.seed, *coords]))
-
-
-def kernel_subset(x_train: np.ndarray, n_kernel: int | None, seed: int = 0) -> np.ndarray:
-    """The training inputs used to build the kernel and the fusion: all, or a seeded random subset."""
-    if n_kernel is None or n_kernel >= x_train.shape[0]:
-        return x_train
-    if n_kernel < 1:
-        raise ValueError(f"n_kernel must be >= 1; got {n_kernel}")
-    idx = np.sort(np.random.default_rng(seed).choice(x_train.shape[0], n_kernel, replace=False))
-    return x_train[idx]
-
-
-def _bar(total: int, desc: str, progress: bool):
-    """A quiet progress bar on stderr (redrawn at most once a second)."""
-    return tqdm(
-        total=total, desc=desc, disable=not progress, leave=False, file=sys.stderr, mininterval=1.0
-    )
-
-
-def layer_sweep(
-    model,
-    layer: int,
-    sizes,
-    x_kernel,
-    x_eval,
-    y_eval,
-    *,
-    variants=VARIANTS,
-    rng_for=None,
-    layer_data: LayerData | None = None,
-    progress: bool = False,
-) -> dict[str, list[float]]:
-    """Error on ``(x_eval, y_eval)`` after pruning ``layer`` alone to each size, per variant.
-
-    The layer's statistics (Gram matrix, kernel, eigendecomposition) are computed
-    once from ``x_kernel`` and shared by every variant and size.
-    ``rng_for(variant_index, size_index)`` gives each draw its generator.
-    """
-    layer_data = layer_data or LayerData(layer_statistics(model, layer, x_kernel))
-    importance = importance_scores(model, layer)
-    rng_for = rng_for or (lambda v, s: np.random.default_rng([v, s]))
-    errors: dict[str, list[float]] = {v.key: [] for v in variants}
-    bar = _bar(len(variants) * len(sizes), f"layer {layer} sweep", progress)
-    for vi, variant in enumerate(variants):
-        for si, k in enumerate(sizes):
-            keep = select_neurons(
-                variant.method, int(k), layer_data, rng=rng_for(vi, si), importance=importance
-            )
-            pruned = apply_pruning(
-                model, layer, keep, layer_data.stats if variant.reweight else None
-            )
-            errors[variant.key].append(error_rate(pruned, x_eval, y_eval))
-            bar.update(1)
-    bar.close()
-    return errors
-
-
-def table2(
-    model,
-    fractions,
-    x_kernel,
-    evaluation: dict,
-    *,
-    variants=VARIANTS,
-    rng_for=None,
-    progress: bool = False,
-) -> dict[str, dict[str, list[float]]]:
-    """Table 2 for one network: errors after pruning every hidden layer to each fraction.
-
-    ``evaluation`` maps a name ("train", "test") to ``(X, y)``. Returns
-    ``{variant: {name: [error at each fraction]}}``. A fraction of 1 is the unpruned
-    network (the same for every variant); the first layer's statistics are shared.
-    """
-    first = LayerData(layer_statistics(model, 0, x_kernel))
-    rng_for = rng_for or (lambda v, f: np.random.default_rng([v, f]))
-    full = {name: error_rate(model, X, y) for name, (X, y) in evaluation.items()}
-    out = {v.key: {name: [] for name in evaluation} for v in variants}
-    bar = _bar(len(variants) * len(fractions), "table 2", progress)
-    for vi, variant in enumerate(variants):
-        for fi, fraction in enumerate(fractions):
-            if fraction >= 1.0:
-                errs = full
-            else:
-                pruned = prune_network(
-                    model,
-                    fraction,
-                    variant.method,
-                    variant.reweight,
-                    rng_for(vi, fi),
-                    data=x_kernel,
-                    first_layer_data=first,
-                )
-                errs = {name: error_rate(pruned, X, y) for name, (X, y) in evaluation.items()}
-            for name in evaluation:
-                out[variant.key][name].append(errs[name])
-            bar.update(1)
-    bar.close()
-    return out
-
-
-def layer_grid(n: int, fractions) -> list[int]:
-    """Kept sizes for a layer of ``n`` neurons: each fraction of n, rounded, within [1, n - 1], distinct."""
-    return sorted({min(n - 1, max(1, int(round(f * n)))) for f in fractions})
 
 
 class Experiment:
@@ -300,6 +102,8 @@ class Experiment:
             raise ValueError(f"settings are for {self.settings.dataset!r}, not {dataset!r}")
         self.dataset = dataset
         self.progress = progress
+        #: The compared variants: each of ``settings.methods`` without and with fusion.
+        self.variants = variants_of(self.settings.methods)
         self.data = load_dataset(
             dataset,
             n_train=self.settings.n_train,
@@ -317,7 +121,7 @@ class Experiment:
 
     @property
     def runs(self):
-        """The trained instances (:class:`~divnet_nb.train.TrainResult`), trained or loaded on first use."""
+        """The trained instances (:class:`~divnet_nb.training.TrainResult`), trained or loaded on first use."""
         if self._runs is None:
             self._runs = train_instances(
                 self.data,
@@ -347,13 +151,14 @@ class Experiment:
         self.fusion["count"] += summary["count"]
         self.fusion["max_ridge"] = max(self.fusion["max_ridge"], summary["max_ridge"])
 
-    def sweep(self, layer: int = 0, *, sizes=None, variants=VARIANTS) -> dict:
+    def sweep(self, layer: int = 0, *, sizes=None, variants=None) -> dict:
         """Prune hidden layer ``layer`` alone to each size, every variant, every instance (Figures 2-8).
 
         Returns ``{"layer", "sizes", "layer_size", "test_error": {variant: [[error per size] per instance]}}``.
         """
         n = self.sizes[layer + 1]
         grid = list(sizes) if sizes is not None else layer_grid(n, self.settings.sweep_fractions)
+        variants = self.variants if variants is None else tuple(variants)
         per_variant = {v.key: [] for v in variants}
         with fusion_warnings() as summary:
             for i, model in enumerate(self.models):
@@ -373,7 +178,7 @@ class Experiment:
         self._collect(summary)
         return {"layer": layer, "sizes": grid, "layer_size": n, "test_error": per_variant}
 
-    def table2(self, *, fractions=None, variants=VARIANTS) -> dict:
+    def table2(self, *, fractions=None, variants=None) -> dict:
         """Table 2: every hidden layer pruned to each fraction, every variant, every instance.
 
         Returns ``{"fractions", "errors": {variant: {"train"/"test": [[error per fraction] per instance]}}}``.
@@ -385,6 +190,7 @@ class Experiment:
             "train": (self.data.x_train, self.data.y_train),
             "test": (self.data.x_test, self.data.y_test),
         }
+        variants = self.variants if variants is None else tuple(variants)
         per_variant = {v.key: {name: [] for name in evaluation} for v in variants}
         with fusion_warnings() as summary:
             for i, model in enumerate(self.models):
@@ -503,10 +309,7 @@ class Experiment:
             "source": self.data.source,
             "settings": self.settings.to_dict(),
             "sizes": list(self.sizes),
-            "variants": {
-                v.key: {"method": v.method, "reweight": v.reweight, "label": v.label}
-                for v in VARIANTS
-            },
+            "variants": {v.key: v.describe() for v in self.variants},
             "instances": self.instances(),
         }
         prune = self.prune_seconds()
@@ -532,31 +335,17 @@ class Experiment:
         return results
 
 
-def reproduce(
-    dataset: str,
-    *,
-    settings: Settings | None = None,
-    out_dir: Path | str | None = None,
-    progress: bool = True,
-    write: bool = True,
-) -> dict:
-    """Train (or load) the instances and run every experiment for ``dataset``.
+def reproduce(dataset: str, *, settings: Settings | None = None, progress: bool = True) -> dict:
+    """Train (or load) the instances, run every experiment for ``dataset`` and check the claims.
 
-    Returns the results as a JSON-ready dict and, with ``write``, writes
-    ``results.json``, one PNG per figure and ``report.md`` to ``out_dir``
-    (default ``results/<dataset>/``).
+    Returns the results as a JSON-ready dict; :func:`divnet_nb.report.write_report`
+    writes them (``results.json``, one PNG per figure, ``report.md``), as the command
+    line does.
     """
-    from .report import check_claims, write_report
-
     start = time.perf_counter()
     exp = Experiment(dataset, settings, progress=progress)
     exp._say(f"divnet-nb: {exp.data!r}")
     results = exp.results()
     results["claims"] = check_claims(results)
     results["timing"]["total_seconds"] = time.perf_counter() - start
-    if write:
-        out_dir = Path(out_dir) if out_dir is not None else results_dir() / dataset
-        report_path = write_report(results, out_dir)
-        results["report"] = str(report_path)
-        exp._say(f"divnet-nb: report written to {report_path}")
     return results

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data as _data
-from . import paths
-from .data import DatasetNotFoundError, _is_writable, _Raw
+from .. import paths
+from . import mnist
+from ._common import DatasetNotFoundError, RawArrays, is_writable
+from .registry import DatasetSource, register_dataset
 
 __all__ = ["MNIST_ROT_SEED", "MNIST_ROT_SIZES", "load_mnist_rot"]
 
@@ -46,14 +47,14 @@ ARRAYS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "index
 BATCH = 2048  # images rotated at a time (about 25 MB of float64 per temporary)
 
 
-def load_mnist_rot(root: Path) -> _Raw:
+def load_mnist_rot(root: Path) -> RawArrays:
     """MNIST_ROT from the official files under ``root``, else the cached or freshly built rebuild."""
     folder = root / FOLDER
     n_train, n_valid, n_test = MNIST_ROT_SIZES
     if (folder / AMAT_TRAIN).is_file() and (folder / AMAT_TEST).is_file():
         x, y = _read_amat(folder / AMAT_TRAIN, n_train + n_valid)
         x_test, y_test = _read_amat(folder / AMAT_TEST, n_test)
-        return _Raw(
+        return RawArrays(
             x[:n_train],
             y[:n_train],
             x_test,
@@ -65,7 +66,7 @@ def load_mnist_rot(root: Path) -> _Raw:
             y[n_train:],
         )
     arrays, path = _mnist_rot_rebuilt(root)
-    return _Raw(
+    return RawArrays(
         arrays["x_train"],
         arrays["y_train"],
         arrays["x_test"],
@@ -110,14 +111,14 @@ def _mnist_rot_rebuilt(root: Path) -> tuple[dict[str, np.ndarray], Path]:
         if arrays is not None:
             return arrays, path
     try:
-        mnist = _data._load_mnist(root)
+        source = mnist.load_raw(root)
     except DatasetNotFoundError as exc:
         raise DatasetNotFoundError(
             f"MNIST_ROT not found: neither {AMAT_TRAIN} and {AMAT_TEST} in "
             f"{root / FOLDER} nor a rebuilt copy ({candidates[0].name}) in "
             f"{candidates[0].parent} or {candidates[1].parent}; rebuilding it needs MNIST. {exc}"
         ) from None
-    target = next((p for p in candidates if _is_writable(p.parent)), None)
+    target = next((p for p in candidates if is_writable(p.parent)), None)
     print(
         f"divnet_nb.mnist_rot: rebuilding MNIST_ROT from MNIST (seed {MNIST_ROT_SEED}); "
         f"this is done once and cached in {target if target else '(nowhere: no writable folder)'}",
@@ -125,8 +126,8 @@ def _mnist_rot_rebuilt(root: Path) -> tuple[dict[str, np.ndarray], Path]:
     )
     start = time.perf_counter()
     arrays = _build_mnist_rot(
-        np.concatenate([mnist.x_train, mnist.x_test]),
-        np.concatenate([mnist.y_train, mnist.y_test]),
+        np.concatenate([source.x_train, source.x_test]),
+        np.concatenate([source.y_train, source.y_test]),
         seed=MNIST_ROT_SEED,
         sizes=MNIST_ROT_SIZES,
     )
@@ -134,7 +135,9 @@ def _mnist_rot_rebuilt(root: Path) -> tuple[dict[str, np.ndarray], Path]:
         try:
             _write_rot_cache(target, arrays, MNIST_ROT_SEED)
         except OSError as exc:
-            print(f"divnet_nb.data: could not write {target} ({exc})", file=sys.stderr)
+            print(
+                f"divnet_nb.datasets.mnist_rot: could not write {target} ({exc})", file=sys.stderr
+            )
             target = None
     print(
         f"divnet_nb.mnist_rot: MNIST_ROT rebuilt in {time.perf_counter() - start:.1f} s",
@@ -267,5 +270,28 @@ def _read_rot_cache(path: Path) -> dict[str, np.ndarray] | None:
             problem = "does not match its stored sha256 checksum"
         else:
             return arrays
-    print(f"divnet_nb.data: the MNIST_ROT cache {path} {problem}; rebuilding it.", file=sys.stderr)
+    print(
+        f"divnet_nb.datasets.mnist_rot: the MNIST_ROT cache {path} {problem}; rebuilding it.",
+        file=sys.stderr,
+    )
     return None
+
+
+def files_present(root: Path) -> str | None:
+    """Where the official ``.amat`` files are, or None (then the dataset is rebuilt on first use)."""
+    folder = root / FOLDER
+    if (folder / AMAT_TRAIN).is_file() and (folder / AMAT_TEST).is_file():
+        return f"official files in {folder}"
+    return None
+
+
+register_dataset(
+    DatasetSource(
+        "mnist_rot",
+        "MNIST_ROT",
+        load_mnist_rot,
+        files_present,
+        verify_by_loading=False,
+        absent="rebuilt from MNIST on first use (the official files are not here)",
+    )
+)

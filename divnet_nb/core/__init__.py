@@ -1,0 +1,73 @@
+"""The numerical core of DivNet: numpy, scipy and Numba only (importing it never imports torch).
+
+* :mod:`~divnet_nb.core.kernel` - the RBF kernel over neurons (eq. 2) from one Gram
+  matrix, and a streaming Gram accumulator;
+* :mod:`~divnet_nb.core.dpp` - the DPP distribution (eq. 1): eigendecomposition,
+  expected size, the paper's kernel scaling, elementary symmetric polynomials, exact
+  inclusion probabilities, log-likelihood;
+* :mod:`~divnet_nb.core.sample` - exact DPP and k-DPP samplers (spectral algorithm),
+  greedy MAP and best-of-m;
+* :mod:`~divnet_nb.core.fuse` - fusing removed neurons into kept ones (eqs. 3-4);
+* ``_config`` (the Numba flags, in one place) and ``_validate`` (input checks shared
+  by every public function).
+
+Everything listed in ``__all__`` is re-exported by :mod:`divnet_nb` itself, so
+``import divnet_nb as dn; dn.rbf_kernel(A)`` is the usual spelling.
+"""
+
+from .dpp import (
+    Eigendecomposition,
+    ScaledKernel,
+    eigendecompose,
+    expected_size,
+    inclusion_probabilities,
+    log_elementary_symmetric,
+    log_likelihood,
+    marginal_kernel,
+    scale_to_size,
+    scaling_factor,
+)
+from .fuse import FusionWarning, fuse, fuse_from_gram, fusion_coefficients
+from .kernel import (
+    GramAccumulator,
+    default_beta,
+    gram,
+    rbf_kernel,
+    rbf_kernel_from_gram,
+)
+from .sample import (
+    best_of,
+    greedy_map,
+    sample_dpp,
+    sample_kdpp,
+    sample_projection,
+    select_eigenvectors,
+)
+
+__all__ = [
+    "Eigendecomposition",
+    "FusionWarning",
+    "GramAccumulator",
+    "ScaledKernel",
+    "best_of",
+    "default_beta",
+    "eigendecompose",
+    "expected_size",
+    "fuse",
+    "fuse_from_gram",
+    "fusion_coefficients",
+    "gram",
+    "greedy_map",
+    "inclusion_probabilities",
+    "log_elementary_symmetric",
+    "log_likelihood",
+    "marginal_kernel",
+    "rbf_kernel",
+    "rbf_kernel_from_gram",
+    "sample_dpp",
+    "sample_kdpp",
+    "sample_projection",
+    "scale_to_size",
+    "scaling_factor",
+    "select_eigenvectors",
+]

@@ -1,0 +1,91 @@
+"""What decides an experiment: its settings, fast mode, and the inputs the kernel is built from.
+
+:class:`Settings` holds everything :func:`~divnet_nb.experiments.reproduce` computes
+from (dataset, instances, data subsets, swept sizes, Table 2 fractions, the compared
+methods, the seed, the training settings); :func:`settings_for` fills in the paper's
+defaults and fast mode (``DIVNET_FAST``). Everything is recorded in ``results.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..paper import TABLE1, TABLE2_FRACTIONS
+from ..paths import fast_mode
+from ..pruning.registry import DEFAULT_METHODS
+from ..training.loop import TrainConfig, default_config
+
+__all__ = ["Settings", "FAST", "settings_for", "kernel_subset", "layer_grid"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides what :func:`~divnet_nb.experiments.reproduce` computes.
+
+    ``methods`` are registered neuron methods; each is compared without and with
+    fusion (six variants by default).
+    """
+
+    dataset: str
+    instances: int
+    n_train: int | None = None
+    n_test: int | None = None
+    n_kernel: int | None = None
+    sweep_fractions: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    sweep_layers: tuple[int, ...] = (0, 1)
+    table_fractions: tuple[float, ...] = TABLE2_FRACTIONS
+    seed: int = 0
+    fast: bool = False
+    train: TrainConfig = field(default_factory=TrainConfig)
+    methods: tuple[str, ...] = DEFAULT_METHODS
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+#: Fast mode: data subsets and fewer instances and sizes, the same code.
+FAST = {
+    "digits": {"instances": 2},
+    "mnist": {"instances": 2, "n_train": 10000, "n_test": 2000},
+    "mnist_rot": {"instances": 2, "n_train": 10000, "n_test": 2000},
+    "cifar10": {"instances": 2, "n_train": 5000, "n_test": 1000},
+}
+
+
+def settings_for(
+    dataset: str, *, fast: bool | None = None, instances: int | None = None, **overrides
+) -> Settings:
+    """Default settings for a dataset: Table 1's instances and threshold; fast mode if asked (or ``DIVNET_FAST``)."""
+    fast = fast_mode() if fast is None else fast
+    values: dict = {
+        "dataset": dataset,
+        "instances": TABLE1.get(dataset, {}).get("instances", 5),
+        "fast": fast,
+    }
+    if fast:
+        values.update(FAST.get(dataset, {"instances": 2}))
+        values["sweep_fractions"] = (0.05, 0.1, 0.25, 0.5)
+    if instances is not None:
+        values["instances"] = instances
+    values.update(overrides)
+    values["methods"] = tuple(values.get("methods", DEFAULT_METHODS))
+    values.setdefault("train", default_config(dataset))
+    return Settings(**values)
+
+
+def kernel_subset(x_train: np.ndarray, n_kernel: int | None, seed: int = 0) -> np.ndarray:
+    """The training inputs used to build the kernel and the fusion: all, or a seeded random subset."""
+    if n_kernel is None or n_kernel >= x_train.shape[0]:
+        return x_train
+    if n_kernel < 1:
+        raise ValueError(f"n_kernel must be >= 1; got {n_kernel}")
+    idx = np.sort(np.random.default_rng(seed).choice(x_train.shape[0], n_kernel, replace=False))
+    return x_train[idx]
+
+
+def layer_grid(n: int, fractions) -> list[int]:
+    """Kept sizes for a layer of ``n`` neurons: each fraction of n, rounded, within [1, n - 1], distinct."""
+    return sorted({min(n - 1, max(1, int(round(f * n)))) for f in fractions})

@@ -1,0 +1,79 @@
+"""Figures 2-8: prune one hidden layer alone over a grid of kept sizes, every variant.
+
+:func:`layer_sweep` prunes ``layer`` of one network (the other layers intact) to each
+size with each variant (a registered neuron method, with or without fusion) and
+measures the test error; the layer's statistics (Gram matrix, kernel,
+eigendecomposition) are computed once and shared by every variant and size.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+from ..nets.evaluate import error_rate
+from ..pruning.apply import apply_pruning
+from ..pruning.neurons import select_neurons
+from ..pruning.registry import get_method, variants
+from ..pruning.statistics import LayerData, importance_scores, layer_statistics, outgoing_weights
+
+__all__ = ["layer_sweep", "progress_bar"]
+
+
+def progress_bar(total: int, desc: str, progress: bool):
+    """A quiet progress bar on stderr (redrawn at most once a second)."""
+    return tqdm(
+        total=total, desc=desc, disable=not progress, leave=False, file=sys.stderr, mininterval=1.0
+    )
+
+
+def with_needs(model, layer: int, layer_data: LayerData, variant_list) -> LayerData:
+    """``layer_data`` with the importance scores and weights that the variants' methods need."""
+    needs = set().union(*(get_method(v.method).needs for v in variant_list))
+    return layer_data.with_inputs(
+        importance=importance_scores(model, layer) if "importance" in needs else None,
+        weights=outgoing_weights(model, layer) if "weights" in needs else None,
+    )
+
+
+def layer_sweep(
+    model,
+    layer: int,
+    sizes,
+    x_kernel,
+    x_eval,
+    y_eval,
+    *,
+    variants=None,
+    rng_for=None,
+    layer_data: LayerData | None = None,
+    progress: bool = False,
+) -> dict[str, list[float]]:
+    """Error on ``(x_eval, y_eval)`` after pruning ``layer`` alone to each size, per variant.
+
+    ``variants`` default to the six of the paper's comparison
+    (:func:`divnet_nb.pruning.variants`). ``rng_for(variant_index, size_index)`` gives
+    each draw its generator.
+    """
+    variant_list = tuple(variants) if variants is not None else _default_variants()
+    layer_data = layer_data or LayerData(layer_statistics(model, layer, x_kernel))
+    layer_data = with_needs(model, layer, layer_data, variant_list)
+    rng_for = rng_for or (lambda v, s: np.random.default_rng([v, s]))
+    errors: dict[str, list[float]] = {v.key: [] for v in variant_list}
+    bar = progress_bar(len(variant_list) * len(sizes), f"layer {layer} sweep", progress)
+    for vi, variant in enumerate(variant_list):
+        for si, k in enumerate(sizes):
+            keep = select_neurons(variant.method, int(k), layer_data, rng=rng_for(vi, si))
+            pruned = apply_pruning(
+                model, layer, keep, layer_data.stats if variant.reweight else None
+            )
+            errors[variant.key].append(error_rate(pruned, x_eval, y_eval))
+            bar.update(1)
+    bar.close()
+    return errors
+
+
+def _default_variants():
+    return variants()

@@ -1,0 +1,272 @@
+"""Pruning hidden layers of a trained network by neuron selection, with or without fusion.
+
+One layer at a time, in the paper's order of operations, each step through the layer's
+site (:mod:`divnet_nb.nets.sites`), so nothing here depends on how the network is built:
+
+1. **activations** - the layer's statistics over the training inputs
+   (:func:`~.statistics.layer_statistics`);
+2. **select** - which neurons to keep, by a registered ``neuron`` method
+   (:func:`~.neurons.select_neurons`);
+3. **fuse** (``reweight=True``) - move the removed neurons' contributions onto the kept
+   ones by least squares (eqs. 3-4), or simply delete them (``reweight=False``);
+4. a **new, physically smaller** model: the layer loses units and the next layer loses
+   inputs and gets the fused weights. The model passed in is never changed.
+
+DivNet is ``method="dpp", reweight=True``. The paper shows that the fusion step helps
+every selection method, so it can be combined with any of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core._validate import as_index_set, as_rng
+from ..core.fuse import fuse_from_gram
+from ..core.kernel import DEFAULT_EPS, GramAccumulator
+from ..nets.evaluate import as_tensor
+from ..nets.sites import site_for
+from .neurons import select_neurons
+from .registry import get_method
+from .statistics import LayerData, layer_statistics
+
+__all__ = [
+    "apply_pruning",
+    "next_layer_error",
+    "prune_layer",
+    "prune_network",
+    "sizes_for_fraction",
+]
+
+
+def apply_pruning(
+    model: nn.Module,
+    layer: int,
+    keep,
+    stats: GramAccumulator | None = None,
+    *,
+    intercept: bool = False,
+) -> nn.Module:
+    """A new model that keeps only neurons ``keep`` of hidden layer ``layer``.
+
+    With ``stats`` (the layer's activation statistics) the removed neurons are fused
+    into the kept ones (eqs. 3-4, :func:`~divnet_nb.fuse_from_gram`); without, they
+    are simply deleted. ``model`` is not modified.
+    """
+    site = site_for(model, layer)
+    keep = np.sort(as_index_set(keep, site.width(model), "keep"))
+    if keep.size == 0:
+        raise ValueError("keep must hold at least one neuron index")
+    outgoing = None
+    if stats is not None:
+        W, b = site.outgoing(model)
+        outgoing = fuse_from_gram(stats, keep, W, b, intercept=intercept)
+    return site.shrink(model, keep, outgoing)
+
+
+@torch.no_grad()
+def next_layer_error(
+    model: nn.Module,
+    layer: int,
+    keep,
+    data,
+    stats: GramAccumulator | None = None,
+    *,
+    intercept: bool = False,
+) -> float:
+    """Relative squared change of the next layer's input after keeping only ``keep`` in ``layer``.
+
+    The next layer's pre-activations ``z = W a + b`` over ``data`` are compared before
+    and after :func:`apply_pruning` (with fusion when ``stats`` is given, plain
+    deletion otherwise): ``||z' - z||^2 / ||z||^2``. This is the quantity eq. 3
+    minimises (on the data the statistics came from).
+    """
+    site = site_for(model, layer)
+    pruned = apply_pruning(model, layer, keep, stats, intercept=intercept)
+    param = next(model.parameters())
+    X = as_tensor(data, param.device, param.dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        z, z_new = site.through_consumer(model)(X), site.through_consumer(pruned)(X)
+    finally:
+        model.train(was_training)
+    return float(((z_new - z) ** 2).sum() / (z**2).sum())
+
+
+def _layer_data(model, layer, method, layer_data, data, beta, eps, batch_size) -> LayerData:
+    """The layer's statistics (given or computed), with whatever ``method`` needs from the model."""
+    site = site_for(model, layer)
+    if layer_data is None:
+        if data is None:
+            raise ValueError("pass data (training inputs) or layer_data")
+        layer_data = LayerData(
+            layer_statistics(model, layer, data, batch_size=batch_size), beta=beta, eps=eps
+        )
+    elif beta is not None or eps != DEFAULT_EPS:
+        raise ValueError(
+            "beta and eps define the kernel of layer_data, which is already built: "
+            "pass them to LayerData instead"
+        )
+    if layer_data.n != site.width(model):
+        raise ValueError(
+            f"layer_data is for {layer_data.n} neurons but layer {layer} has {site.width(model)}"
+        )
+    needs = get_method(method, "neuron").needs
+    return layer_data.with_inputs(
+        importance=site.importance(model) if "importance" in needs else None,
+        weights=site.outgoing(model)[0] if "weights" in needs else None,
+    )
+
+
+def prune_layer(
+    model: nn.Module,
+    layer: int,
+    k: int | None,
+    method: str = "dpp",
+    reweight: bool = True,
+    rng=None,
+    *,
+    data=None,
+    layer_data: LayerData | None = None,
+    intercept: bool = False,
+    beta: float | None = None,
+    eps: float = DEFAULT_EPS,
+    batch_size: int = 8192,
+    **options,
+) -> nn.Module:
+    """Prune hidden layer ``layer`` of ``model`` to ``k`` neurons and return the new, smaller model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained sequential network (e.g. :class:`~divnet_nb.nets.MLP`); not modified.
+    layer : int
+        Hidden-layer index, 0 for the first.
+    k : int or None
+        Neurons to keep (None for a method that chooses its own size, like
+        ``"dpp-nonparametric"``).
+    method : str
+        A registered ``neuron`` method (:func:`divnet_nb.pruning.method_names`).
+    reweight : bool
+        Fuse the removed neurons into the kept ones (eqs. 3-4).
+    rng : None, int or numpy.random.Generator
+        Randomness for the methods that need it.
+    data : array_like, shape (n_samples, n_features)
+        Training inputs whose activations define the kernel and the fusion (all of
+        them, or a subset: the paper's accuracy/time trade-off). Not needed when
+        ``layer_data`` is given.
+    layer_data : LayerData, optional
+        Precomputed statistics of this layer (share them across calls that prune the
+        same layer of the same model).
+    intercept, beta, eps
+        Fusion with a constant term; kernel bandwidth (default 10/|T|) and diagonal
+        (only when the statistics are computed here).
+    **options
+        Method options, e.g. ``scale="exact"`` for ``"dpp"``.
+    """
+    layer_data = _layer_data(model, layer, method, layer_data, data, beta, eps, batch_size)
+    return _prune_one(model, layer, k, method, reweight, rng, layer_data, intercept, options)[0]
+
+
+def _prune_one(model, layer, k, method, reweight, rng, layer_data, intercept, options):
+    """Select and apply for one layer: (new model, kept indices). The model is copied, never modified."""
+    keep = select_neurons(method, k, layer_data, rng=rng, **options)
+    if keep.size == layer_data.n:
+        return copy.deepcopy(model), keep
+    stats = layer_data.stats if reweight else None
+    return apply_pruning(model, layer, keep, stats, intercept=intercept), keep
+
+
+def sizes_for_fraction(model: nn.Module, fraction: float) -> list[int]:
+    """Kept sizes when every hidden layer keeps ``fraction`` of its neurons (Table 2), at least 1 each."""
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, numbers.Real)
+        or not 0.0 < fraction <= 1.0
+    ):
+        raise ValueError(f"fraction must be in (0, 1]; got {fraction!r}")
+    return [max(1, int(round(fraction * n))) for n in _hidden_sizes(model)]
+
+
+def _hidden_sizes(model) -> list[int]:
+    from ..nets.sites import find_sites
+
+    return [site.width(model) for site in find_sites(model)]
+
+
+def prune_network(
+    model: nn.Module,
+    sizes: float | Sequence[int] | None,
+    method: str = "dpp",
+    reweight: bool = True,
+    rng=None,
+    *,
+    data,
+    first_layer_data: LayerData | None = None,
+    return_keep: bool = False,
+    intercept: bool = False,
+    beta: float | None = None,
+    eps: float = DEFAULT_EPS,
+    batch_size: int = 8192,
+    **options,
+):
+    """Prune every hidden layer, first to last, each on the activations of the network pruned so far.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Not modified.
+    sizes : float, sequence of int, or None
+        A fraction in (0, 1] kept in every hidden layer (Table 2's "remaining hidden
+        neurons": the same fraction of each layer, hence of all of them), or one kept
+        size per hidden layer; None with a method that chooses its own size.
+    method, reweight, rng
+        As in :func:`prune_layer`; one generator serves all layers in turn.
+    data : array_like
+        Training inputs for the activations.
+    first_layer_data : LayerData, optional
+        Statistics of the first hidden layer of ``model`` (the only layer whose
+        activations do not depend on earlier pruning), to share across calls. Its
+        kernel settings are its own: passing ``beta`` or ``eps`` as well is an error.
+    return_keep : bool
+        Also return the kept indices of each layer.
+    intercept, beta, eps, batch_size, **options
+        As in :func:`prune_layer`.
+
+    Returns
+    -------
+    model, or (model, list of ndarray) with ``return_keep``.
+    """
+    hidden = _hidden_sizes(model)
+    m = get_method(method, "neuron")
+    if sizes is None:
+        if m.sized:
+            raise ValueError(
+                f"sizes=None is only for methods that choose their own size (like "
+                f"'dpp-nonparametric'); {method!r} needs sizes"
+            )
+        ks: list[int | None] = [None] * len(hidden)
+    elif isinstance(sizes, numbers.Real) and not isinstance(sizes, bool):
+        ks = sizes_for_fraction(model, sizes)
+    else:
+        ks = list(sizes)
+        if len(ks) != len(hidden):
+            raise ValueError(
+                f"sizes must give one kept size per hidden layer ({len(hidden)}); got {len(ks)}"
+            )
+    rng = as_rng(rng)
+    current, keeps = model, []
+    for layer, k in enumerate(ks):
+        given = first_layer_data if layer == 0 else None
+        layer_data = _layer_data(current, layer, method, given, data, beta, eps, batch_size)
+        current, keep = _prune_one(
+            current, layer, k, method, reweight, rng, layer_data, intercept, options
+        )
+        keeps.append(keep)
+    return (current, keeps) if return_keep else current

@@ -1,0 +1,168 @@
+"""Edge pruning (the ``edge`` kind): a mask over each unit's incoming weights instead of fewer units.
+
+An edge rule sees the layer's *input* statistics (:class:`EdgeData`: the Gram matrix of
+the inputs the layer's producer reads, and its incoming weights, one row per unit) and
+returns a boolean mask of shape (units, inputs) that keeps exactly ``k`` incoming
+weights of every unit. :func:`prune_edges` reads the statistics through the layer's
+site in one pass over the data, asks the registered rule for the mask, checks it,
+optionally *reweights* the kept edges (the edge counterpart of eq. 3's fusion: for unit
+h with kept inputs S and removed inputs R, the kept weights gain
+:math:`\\delta_h = \\arg\\min_\\delta \\lVert X_S \\delta - X_R w_{R,h} \\rVert^2`, solved from
+blocks of the one input Gram matrix), and attaches the mask to a copy of the model with
+:mod:`torch.nn.utils.prune`, so it persists and shows in the state dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core._validate import as_rng, as_size
+from ..core.fuse import fuse_from_gram
+from ..core.kernel import GramAccumulator
+from ..nets.sites import site_for
+from .registry import get_method
+
+__all__ = [
+    "EdgeData",
+    "count_parameters",
+    "edge_statistics",
+    "prune_edges",
+    "reweight_edges",
+    "select_edges",
+]
+
+
+@dataclass
+class EdgeData:
+    """What an edge rule reads about one layer.
+
+    Attributes
+    ----------
+    stats : GramAccumulator
+        Gram matrix ``X^T X`` (and column sums) of the layer's inputs over the data.
+    weights : ndarray, shape (units, d)
+        The layer's incoming weights (float64), row h for unit h.
+    """
+
+    stats: GramAccumulator
+    weights: np.ndarray
+
+    @property
+    def n_units(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_inputs(self) -> int:
+        return self.weights.shape[1]
+
+
+def edge_statistics(model: nn.Module, layer: int, data, *, batch_size: int = 8192) -> EdgeData:
+    """The input Gram matrix and incoming weights of hidden layer ``layer`` (one pass over ``data``)."""
+    site = site_for(model, layer)
+    acc = GramAccumulator()
+    site.read(model, data, acc.update, batch_size=batch_size, inputs=True)
+    return EdgeData(acc, np.asarray(site.incoming(model), dtype=np.float64))
+
+
+def select_edges(method: str, k: int, edge_data: EdgeData, *, rng=None, **options) -> np.ndarray:
+    """Boolean mask (units, inputs) keeping exactly ``k`` incoming weights per unit, by an edge rule."""
+    m = get_method(method, "edge")
+    d = edge_data.n_inputs
+    k = as_size(k, d, "k", upper="the number of inputs d")
+    unknown = set(options) - set(m.options)
+    if unknown:
+        raise ValueError(f"method {m.name!r} takes no option(s) {sorted(unknown)}")
+    mask = np.asarray(m.function(edge_data, k, as_rng(rng), **options))
+    shape = (edge_data.n_units, d)
+    if mask.dtype != bool or mask.shape != shape:
+        raise ValueError(
+            f"method {m.name!r} must return a boolean mask of shape {shape}; got {mask.dtype} {mask.shape}"
+        )
+    counts = mask.sum(axis=1)
+    if not np.all(counts == k):
+        bad = np.flatnonzero(counts != k)
+        raise ValueError(
+            f"method {m.name!r} kept {counts[bad[0]]} edges of unit {bad[0]}; every unit must keep k = {k}"
+        )
+    return mask
+
+
+def reweight_edges(stats: GramAccumulator, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Incoming weights after moving each unit's removed edges onto its kept ones by least squares.
+
+    For unit h, with kept inputs S = ``mask[h]``, the kept weights become
+    :math:`w_{S,h} + G_{SS}^{-1} G_{SR} w_{R,h}` (eq. 3-4's fusion over the inputs of one
+    unit), all from the one input Gram matrix; removed weights become 0.
+    """
+    G = stats.gram
+    out = np.zeros_like(weights, dtype=np.float64)
+    for h in range(weights.shape[0]):
+        keep = np.flatnonzero(mask[h])
+        if keep.size == weights.shape[1]:
+            out[h] = weights[h]
+            continue
+        out[h, keep] = fuse_from_gram(G, keep, weights[h][:, None].astype(np.float64))[:, 0]
+    return out
+
+
+def prune_edges(
+    model: nn.Module,
+    layer: int,
+    k: int,
+    method: str,
+    reweight: bool = False,
+    rng=None,
+    *,
+    data=None,
+    edge_data: EdgeData | None = None,
+    batch_size: int = 8192,
+    **options,
+) -> nn.Module:
+    """A copy of ``model`` whose hidden layer ``layer`` keeps exactly ``k`` incoming weights per unit.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained sequential network; not modified.
+    layer : int
+        Hidden-layer index.
+    k : int
+        Incoming weights kept per unit, 1 <= k <= d (the layer's inputs).
+    method : str
+        A registered ``edge`` method.
+    reweight : bool
+        Move the removed edges' contributions onto the kept ones (:func:`reweight_edges`).
+    rng : None, int or numpy.random.Generator
+    data : array_like
+        Training inputs (not needed with ``edge_data``).
+    edge_data : EdgeData, optional
+        Precomputed statistics of this layer's inputs.
+
+    Returns
+    -------
+    torch.nn.Module
+        The removed weights are exactly zero and stay zero (a persistent mask).
+    """
+    site = site_for(model, layer)
+    if edge_data is None:
+        if data is None:
+            raise ValueError("pass data (training inputs) or edge_data")
+        edge_data = edge_statistics(model, layer, data, batch_size=batch_size)
+    mask = select_edges(method, k, edge_data, rng=rng, **options)
+    weights = reweight_edges(edge_data.stats, mask, edge_data.weights) if reweight else None
+    return site.mask_incoming(model, mask, weights)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Weights and biases a model keeps: masked-out weights (``torch.nn.utils.prune``) not counted."""
+    total = 0
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            base = name.removesuffix("_orig")
+            mask = getattr(module, base + "_mask", None) if name.endswith("_orig") else None
+            total += int(mask.sum()) if isinstance(mask, torch.Tensor) else param.numel()
+    return total

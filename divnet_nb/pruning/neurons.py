@@ -1,0 +1,161 @@
+"""Neuron selection rules (the ``neuron`` kind): which neurons of a layer to keep.
+
+Each rule is a function of the layer's statistics (:class:`~.statistics.LayerData`), the
+number ``k`` of neurons to keep and a random generator, registered with
+:func:`~.registry.register_method`:
+
+========================  =============================================================
+``"dpp"``                 DivNet's choice: a k-DPP with the RBF kernel of eq. 2
+                          (beta = 10/|T|, eps = 0.01), scaled to expected size k
+``"dpp-nonparametric"``   a plain DPP with that kernel, unscaled: beta decides the size
+                          (Appendix B)
+``"greedy-map"``          the greedy mode of that k-DPP (section 3.3)
+``"random"``              k neurons uniformly at random
+``"importance"``          He et al. (2014)'s ``onorm``: keep the k neurons with the
+                          largest mean absolute outgoing weight
+========================  =============================================================
+
+:func:`select_neurons` looks a rule up, gives it what it declared it needs, and checks
+what it returns (distinct indices in range, exactly ``k`` of them, sorted), so a rule
+written elsewhere (in a notebook, in a test) is held to the same contract.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core._validate import as_index_set, as_rng, is_int
+from ..core.sample import greedy_map, sample_dpp, sample_kdpp
+from .registry import get_method, register_method
+from .statistics import LayerData
+
+__all__ = ["select_neurons"]
+
+
+@register_method(
+    "dpp",
+    "neuron",
+    label="k-DPP",
+    fused_label="DivNet (k-DPP + fusion)",
+    color="tab:blue",
+    marker="o",
+    needs=("kernel", "rng"),
+    options=("scale",),
+)
+def dpp(data: LayerData, k: int, rng, scale: str = "paper") -> np.ndarray:
+    """DivNet's k-DPP sample, the kernel scaled to expected size k ("paper" or "exact" gamma)."""
+    return sample_kdpp(data.scaled_eig(k, scale), k, rng)
+
+
+@register_method(
+    "dpp-nonparametric",
+    "neuron",
+    label="DPP (beta decides the size)",
+    color="tab:purple",
+    marker="D",
+    needs=("kernel", "rng"),
+    sized=False,
+)
+def dpp_nonparametric(data: LayerData, k, rng) -> np.ndarray:
+    """A plain DPP sample with DivNet's kernel: the bandwidth beta decides how many neurons stay."""
+    keep = sample_dpp(data.eig, rng)
+    if keep.size == 0:
+        raise ValueError("the DPP sample is empty: this beta leaves no neuron; use a smaller beta")
+    return keep
+
+
+@register_method(
+    "greedy-map", "neuron", label="greedy MAP", color="tab:cyan", marker="v", needs=("kernel",)
+)
+def greedy(data: LayerData, k: int, rng) -> np.ndarray:
+    """The greedy mode of DivNet's k-DPP (section 3.3)."""
+    return greedy_map(data.kernel, k)
+
+
+@register_method("random", "neuron", label="random", color="tab:red", marker="s", needs=("rng",))
+def random(data: LayerData, k: int, rng) -> np.ndarray:
+    """k neurons uniformly at random, without replacement."""
+    return np.sort(rng.choice(data.n, size=k, replace=False)).astype(np.int64)
+
+
+@register_method(
+    "importance",
+    "neuron",
+    label="importance",
+    color="tab:green",
+    marker="^",
+    needs=("importance",),
+)
+def importance(data: LayerData, k: int, rng) -> np.ndarray:
+    """He et al. (2014)'s onorm: the k neurons with the largest mean absolute outgoing weight."""
+    order = np.argsort(-np.asarray(data.importance), kind="stable")
+    return np.sort(order[:k]).astype(np.int64)
+
+
+def _check_k(k, n: int, method) -> int | None:
+    if not method.sized:
+        if k is not None:
+            raise ValueError(
+                f"method {method.name!r} chooses the size itself (through beta); pass k=None"
+            )
+        return None
+    if not is_int(k) or not 1 <= k <= n:
+        raise ValueError(f"k must be an integer with 1 <= k <= {n} (the layer's size); got {k!r}")
+    return int(k)
+
+
+def select_neurons(
+    method: str,
+    k: int | None,
+    layer_data: LayerData,
+    *,
+    rng=None,
+    importance: np.ndarray | None = None,
+    **options,
+) -> np.ndarray:
+    """Indices (sorted int64) of the neurons to keep, by a registered ``neuron`` method.
+
+    Parameters
+    ----------
+    method : str
+        A registered neuron method (see the module notes).
+    k : int or None
+        Neurons to keep; None for a method that chooses its own size.
+    layer_data : LayerData
+        The layer's statistics (and, for rules that need them, importance scores or
+        outgoing weights).
+    rng : None, int or numpy.random.Generator
+        Randomness, for methods that need it.
+    importance : ndarray, optional
+        Importance scores (overrides ``layer_data.importance``).
+    **options
+        Method-specific options, e.g. ``scale="paper"`` or ``"exact"`` for ``"dpp"``.
+    """
+    m = get_method(method, "neuron")
+    n = layer_data.n
+    k = _check_k(k, n, m)
+    unknown = set(options) - set(m.options)
+    if unknown:
+        raise ValueError(
+            f"method {m.name!r} takes no option(s) {sorted(unknown)}; "
+            f"its options: {', '.join(m.options) or 'none'}"
+        )
+    if importance is not None:
+        if len(importance) != n:
+            raise ValueError(
+                f"importance must hold one score per neuron ({n}); got {len(importance)}"
+            )
+        layer_data = layer_data.with_inputs(importance=importance)
+    for need, value in (("importance", layer_data.importance), ("weights", layer_data.weights)):
+        if need in m.needs and (value is None or len(value) != n):
+            raise ValueError(f"method {m.name!r} needs {need} for the {n} neurons in layer_data")
+    if k == n:
+        return np.arange(n, dtype=np.int64)
+    generator = as_rng(rng) if "rng" in m.needs else None
+    keep = as_index_set(m.function(layer_data, k, generator, **options), n, f"{m.name}'s selection")
+    if keep.size == 0 or (k is not None and keep.size != k):
+        raise ValueError(
+            f"method {m.name!r} returned {keep.size} neurons; it must return "
+            + (f"exactly k = {k}" if k is not None else "at least one")
+        )
+    return np.sort(keep).astype(np.int64)

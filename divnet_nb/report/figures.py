@@ -1,0 +1,168 @@
+"""Figures of the paper, drawn from results: test error against kept neurons, with error bars.
+
+Figures follow the paper's: test error against the number of neurons kept in one
+hidden layer, mean over instances with error bars of one standard deviation. Colours,
+line styles and markers come from the method registry (recorded in the results as
+each variant's ``color``, ``linestyle`` and ``marker``), so a newly registered method
+is drawn like the others without an edit here.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..datasets import title
+from ..paper import TABLE2
+from ..pruning.registry import Variant
+
+__all__ = [
+    "FIGURES",
+    "mean_std",
+    "plot_sweep",
+    "plot_table2",
+    "plot_variants",
+    "save_figure",
+    "variant_style",
+]
+
+#: (file stem, hidden layer, variants, title) for each figure of the paper.
+FIGURES = (
+    (
+        "fig2_dpp_vs_random",
+        0,
+        ("dpp", "random"),
+        "Figure 2: k-DPP vs random pruning, first hidden layer",
+    ),
+    (
+        "fig3_fusion",
+        0,
+        ("dpp", "dpp+fuse"),
+        "Figure 3: k-DPP pruning without and with fusion (DivNet)",
+    ),
+    (
+        "fig4_divnet_vs_random_fused",
+        0,
+        ("dpp+fuse", "random+fuse"),
+        "Figure 4: DivNet vs random pruning, both fused",
+    ),
+    (
+        "fig5_importance",
+        0,
+        ("random", "importance", "dpp+fuse", "importance+fuse"),
+        "Figure 5: random vs importance pruning vs DivNet",
+    ),
+    (
+        "fig6_layer2_dpp_vs_random",
+        1,
+        ("dpp", "random"),
+        "Figure 6 (Appendix A): k-DPP vs random, second hidden layer",
+    ),
+    (
+        "fig7_layer2_fusion",
+        1,
+        ("dpp", "dpp+fuse"),
+        "Figure 7 (Appendix A): k-DPP without and with fusion",
+    ),
+    (
+        "fig8_layer2_divnet_vs_random_fused",
+        1,
+        ("dpp+fuse", "random+fuse"),
+        "Figure 8 (Appendix A): DivNet vs random pruning, both fused",
+    ),
+)
+
+
+def variant_style(key: str, described: dict | None = None) -> tuple[str, str, str]:
+    """(colour, line style, marker) of a variant: from its description in the results, else the registry."""
+    if described and {"color", "linestyle", "marker"} <= set(described):
+        return described["color"], described["linestyle"], described["marker"]
+    return Variant.from_key(key).style
+
+
+def mean_std(values) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over instances (axis 0) of a (instances, points) array."""
+    arr = np.asarray(values, dtype=float)  # (instances, points)
+    return arr.mean(axis=0), arr.std(axis=0)
+
+
+def _curve(ax, x, values, style, label: str) -> None:
+    """One variant's mean over instances, with error bars of one standard deviation."""
+    mean, std = mean_std(values)
+    color, ls, marker = style
+    ax.errorbar(x, mean, yerr=std, color=color, ls=ls, marker=marker, ms=4, capsize=3, label=label)
+
+
+def plot_sweep(
+    sweep: dict, variants, labels: dict, title: str, ax=None, styles: dict | None = None
+):
+    """Test error vs kept neurons for some variants of one layer sweep (mean +- std)."""
+    ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
+    sizes = sweep["sizes"]
+    for key in variants:
+        style = (styles or {}).get(key) or variant_style(key)
+        _curve(ax, sizes, sweep["test_error"][key], style, labels[key])
+    ax.set_xlabel(f"neurons kept in the layer (of {sweep['layer_size']})")
+    ax.set_ylabel("test error")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_variants(results: dict, layer: str, ax=None):
+    """Every measured variant of one layer sweep in ``results``, in the registry's styles."""
+    described = results["variants"]
+    sweep = results["sweeps"][layer]
+    keys = [k for k in described if k in sweep["test_error"]]
+    labels = {k: described[k]["label"] for k in keys}
+    styles = {k: variant_style(k, described[k]) for k in keys}
+    caption = f"Hidden layer {int(layer) + 1}, {title(results['dataset'])}: every variant"
+    return plot_sweep(sweep, keys, labels, caption, ax=ax, styles=styles)
+
+
+def plot_table2(results: dict, ax=None):
+    """Table 2 as a plot: test error vs fraction of hidden neurons kept, all variants, with the paper's DivNet."""
+    ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
+    fr = results["table2"]["fractions"]
+    described = results["variants"]
+    for key, errs in results["table2"]["errors"].items():
+        _curve(
+            ax, fr, errs["test"], variant_style(key, described.get(key)), described[key]["label"]
+        )
+    paper = TABLE2.get(results["dataset"])
+    if paper:
+        pts = [
+            (f, m, s) for f, cell in zip(fr, paper["test"], strict=False) if cell for m, s in [cell]
+        ]
+        ax.errorbar(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            yerr=[p[2] for p in pts],
+            color="black",
+            ls="none",
+            marker="*",
+            ms=9,
+            capsize=3,
+            label="DivNet, paper's Table 2",
+        )
+    ax.set_xlabel("fraction of hidden neurons kept (every layer)")
+    ax.set_ylabel("test error (log scale)")
+    ax.set_yscale("log")  # fused (~0.02-0.1) and unfused (~0.1-0.9) curves both readable
+    ax.set_title(
+        f"Table 2, {title(results['dataset'])}: all layers pruned, no retraining",
+        fontsize=10,
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def save_figure(draw, path, *, figsize=(6.4, 4.2), dpi: int = 120) -> None:
+    """Draw with ``draw(ax)`` on a new figure and save it (no pyplot: any backend, notebooks untouched)."""
+    fig = Figure(figsize=figsize)
+    draw(fig.subplots())
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)

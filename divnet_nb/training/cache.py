@@ -1,0 +1,190 @@
+"""Trained networks cached on disk, keyed by everything that decides them.
+
+Networks are cached under ``$DIVNET_CACHE/networks/`` (see :mod:`divnet_nb.paths`),
+keyed by a hash of the training data, the architecture, the seed and every training
+setting (:func:`cache_key`). Checkpoints are written to a temporary file and renamed,
+so an interrupted run never leaves a half-written file under the final name; a file
+that cannot be read or does not match its key is reported and trained again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from ..nets.mlp import MLP
+from ..paths import cache_dir
+from .loop import TrainConfig, TrainResult, default_config, train
+
+if TYPE_CHECKING:
+    from ..datasets import Dataset
+
+__all__ = [
+    "TRAIN_VERSION",
+    "cache_key",
+    "checkpoint_path",
+    "data_fingerprint",
+    "load_or_train",
+    "train_instances",
+]
+
+#: Bump when the training procedure changes, so old cached networks are not reused.
+TRAIN_VERSION = 1
+
+_fingerprints: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def data_fingerprint(dataset: Dataset) -> str:
+    """Hash of the training inputs and labels (what the network was trained on)."""
+    hit = _fingerprints.get(id(dataset))
+    if hit is not None and hit[0]() is dataset:
+        return hit[1]
+    h = hashlib.blake2b(digest_size=16)
+    for arr in (dataset.x_train, dataset.y_train):
+        arr = np.ascontiguousarray(arr)
+        h.update(str((arr.dtype.str, arr.shape)).encode())
+        h.update(memoryview(arr).cast("B"))
+    digest = h.hexdigest()
+    _fingerprints[id(dataset)] = (weakref.ref(dataset), digest)
+    return digest
+
+
+def cache_key(dataset: Dataset, sizes, seed: int, config: TrainConfig) -> str:
+    spec = {
+        "version": TRAIN_VERSION,
+        "dataset": dataset.name,
+        "data": data_fingerprint(dataset),
+        "sizes": list(sizes),
+        "seed": int(seed),
+        "config": dataclasses.asdict(config),
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def checkpoint_path(
+    dataset: Dataset, sizes, seed: int, config: TrainConfig, root: Path | None = None
+) -> Path:
+    root = Path(root) if root is not None else cache_dir()
+    key = cache_key(dataset, sizes, seed, config)
+    return root / "networks" / f"{dataset.name}-{'-'.join(map(str, sizes))}-seed{seed}-{key}.pt"
+
+
+def _save(result: TrainResult, path: Path, key: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "dataset": result.dataset,
+        "sizes": list(result.model.sizes),
+        "seed": result.seed,
+        "config": dataclasses.asdict(result.config),
+        "reached": result.reached,
+        "epochs": result.epochs,
+        "iterations": result.iterations,
+        "train_error": result.train_error,
+        "seconds": result.seconds,
+        "device": result.device,
+        "history": result.history,
+        "torch": torch.__version__,
+    }
+    blob = {
+        "format": 1,
+        "key": key,
+        "meta": json.dumps(meta),
+        "state_dict": result.model.state_dict(),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(blob, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path, key: str, config: TrainConfig) -> TrainResult:
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != 1 or blob.get("key") != key:
+        raise ValueError("its key does not match the requested network")
+    meta = json.loads(blob["meta"])
+    model = MLP(meta["sizes"])
+    model.load_state_dict(blob["state_dict"], strict=True)
+    model.eval()
+    return TrainResult(
+        model,
+        meta["dataset"],
+        meta["seed"],
+        config,
+        meta["reached"],
+        meta["epochs"],
+        meta["iterations"],
+        meta["train_error"],
+        meta["seconds"],
+        meta["device"],
+        meta["history"],
+        from_cache=True,
+    )
+
+
+def load_or_train(
+    dataset: Dataset,
+    sizes,
+    seed: int,
+    config: TrainConfig | None = None,
+    *,
+    cache: bool = True,
+    cache_root: Path | None = None,
+    device: str | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """:func:`train`, but reuse a cached network trained with exactly the same inputs and settings."""
+    config = config or default_config(dataset.name)
+    sizes = tuple(int(s) for s in sizes)
+    if not cache:
+        return train(dataset, sizes, seed, config, device=device, progress=progress)
+    key = cache_key(dataset, sizes, seed, config)
+    path = checkpoint_path(dataset, sizes, seed, config, cache_root)
+    if path.exists():
+        try:
+            return _load(path, key, config)
+        except Exception as exc:  # any unreadable or mismatched file: say so, train again
+            print(
+                f"divnet-nb: cached network {path} is unusable ({type(exc).__name__}: {exc}); training it again",
+                file=sys.stderr,
+            )
+    result = train(dataset, sizes, seed, config, device=device, progress=progress)
+    _save(result, path, key)
+    return result
+
+
+def train_instances(
+    dataset: Dataset,
+    sizes,
+    n_instances: int,
+    config: TrainConfig | None = None,
+    *,
+    first_seed: int = 0,
+    progress: bool = True,
+    **kwargs,
+) -> list[TrainResult]:
+    """Instances ``first_seed, ..., first_seed + n_instances - 1`` (Table 1 uses 5), cached."""
+    if n_instances < 1:
+        raise ValueError(f"n_instances must be >= 1; got {n_instances}")
+    results = []
+    for seed in range(first_seed, first_seed + n_instances):
+        result = load_or_train(dataset, sizes, seed, config, progress=progress, **kwargs)
+        if progress:
+            print("  " + result.summary(), file=sys.stderr)
+        results.append(result)
+    return results
