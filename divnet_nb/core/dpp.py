@@ -366,17 +366,6 @@ def scale_to_size(L, k: int, method: str = "paper") -> ScaledKernel:
 
 
 @jit
-def _logaddexp(a, b):
-    if a == -np.inf:
-        return b
-    if b == -np.inf:
-        return a
-    if a > b:
-        return a + np.log1p(np.exp(b - a))
-    return b + np.log1p(np.exp(a - b))
-
-
-@jit
 def _log_esp_table(log_w, k, table):
     """table[n, l] = log e_l(w_0, ..., w_{n-1}) for 0 <= n <= N, 0 <= l <= k."""
     n_items = log_w.shape[0]
@@ -387,7 +376,7 @@ def _log_esp_table(log_w, k, table):
     for n in range(1, n_items + 1):
         lw = log_w[n - 1]
         for l in range(1, k + 1):
-            table[n, l] = _logaddexp(table[n - 1, l], lw + table[n - 1, l - 1])
+            table[n, l] = np.logaddexp(table[n - 1, l], lw + table[n - 1, l - 1])
 
 
 def _log_values(w: np.ndarray) -> np.ndarray:
@@ -439,7 +428,7 @@ def _kdpp_eigen_inclusion(log_w, k, fwd, bwd, out):
             continue
         acc = -np.inf
         for a in range(k):
-            acc = _logaddexp(acc, fwd[n, a] + bwd[n + 1, k - 1 - a])
+            acc = np.logaddexp(acc, fwd[n, a] + bwd[n + 1, k - 1 - a])
         out[n] = np.exp(log_w[n] + acc - log_ek)
 
 
