@@ -8,6 +8,9 @@ layer). Most CIFAR-10 training-error cells are missing from that text and are No
 
 from __future__ import annotations
 
+from .core.kernel import BETA_NUMERATOR as _BETA_NUMERATOR
+from .core.kernel import DEFAULT_EPS as _DEFAULT_EPS
+
 #: Table 1: instances, training-error threshold, architecture.
 TABLE1 = {
     "mnist": {"instances": 5, "threshold": 0.01, "sizes": (784, 500, 500, 10)},
@@ -34,6 +37,7 @@ TABLE2 = {
     },
 }
 
-#: DivNet's kernel settings (section 2.1.1): beta = BETA_NUMERATOR / |T|, eps.
-BETA_NUMERATOR = 10.0
-EPS = 0.01
+#: DivNet's kernel settings (section 2.1.1): beta = BETA_NUMERATOR / |T|, eps. Defined once,
+#: in the core, whose kernel uses them as its defaults.
+BETA_NUMERATOR = _BETA_NUMERATOR
+EPS = _DEFAULT_EPS

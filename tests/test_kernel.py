@@ -166,3 +166,15 @@ def test_inputs_not_modified(rng):
 def test_bad_input_raises_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_the_papers_constants_are_the_kernels_defaults(rng):
+    from divnet_nb import paper
+    from divnet_nb.core import kernel
+
+    assert (paper.BETA_NUMERATOR, paper.EPS) == (10.0, 0.01)  # section 2.1.1
+    assert paper.BETA_NUMERATOR is kernel.BETA_NUMERATOR and paper.EPS is kernel.DEFAULT_EPS
+    A = rng.random((40, 6))
+    explicit = rbf_kernel(A, beta=paper.BETA_NUMERATOR / 40, eps=paper.EPS)
+    np.testing.assert_array_equal(rbf_kernel(A), explicit)
+    assert default_beta(40) == paper.BETA_NUMERATOR / 40

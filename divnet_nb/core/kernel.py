@@ -32,11 +32,21 @@ import numpy as np
 from ._config import jit
 from ._validate import as_float_array, is_int, raise_not_finite
 
-__all__ = ["gram", "GramAccumulator", "rbf_kernel", "rbf_kernel_from_gram", "default_beta"]
+__all__ = [
+    "BETA_NUMERATOR",
+    "DEFAULT_EPS",
+    "GramAccumulator",
+    "default_beta",
+    "gram",
+    "rbf_kernel",
+    "rbf_kernel_from_gram",
+]
 
 #: Rows per float32 BLAS block; block products are accumulated in float64.
 BLOCK_ROWS = 2048
 
+#: The paper's bandwidth is beta = BETA_NUMERATOR / |T| (section 2.1.1).
+BETA_NUMERATOR = 10.0
 #: The paper's diagonal perturbation (section 2.1.1).
 DEFAULT_EPS = 0.01
 
@@ -45,7 +55,7 @@ def default_beta(n_samples: int) -> float:
     r"""The paper's bandwidth :math:`\beta = 10 / |\mathcal{T}|` (section 2.1.1)."""
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1; got {n_samples}")
-    return 10.0 / n_samples
+    return BETA_NUMERATOR / n_samples
 
 
 def _batch_gram(A: np.ndarray, name: str) -> np.ndarray:
