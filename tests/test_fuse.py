@@ -196,7 +196,10 @@ W0 = np.ones((4, 2))
         (lambda: fuse(A0, [0], W0, np.ones(3)), "b must have length 2"),
         (lambda: fuse(A0, [0], W0, intercept=True), "intercept=True moves the removed neurons"),
         (lambda: fuse(A0, [0], W0, intercept="yes"), "intercept must be True or False"),
-        (lambda: fuse(A0, [0], W0, ridge=-1.0), "ridge must be None or a finite number >= 0"),
+        (
+            lambda: fuse(A0, [0], W0, ridge=-1.0),
+            r"ridge \(None, or a relative ridge\) must be finite and >= 0",
+        ),
         (lambda: fuse(np.full((3, 4), np.nan), [0], W0), "A contains 12 NaN"),
         (lambda: fuse(A0, [0], np.full((4, 2), np.inf)), "W contains 8 NaN or infinite"),
         (

@@ -178,3 +178,29 @@ def test_the_papers_constants_are_the_kernels_defaults(rng):
     explicit = rbf_kernel(A, beta=paper.BETA_NUMERATOR / 40, eps=paper.EPS)
     np.testing.assert_array_equal(rbf_kernel(A), explicit)
     assert default_beta(40) == paper.BETA_NUMERATOR / 40
+
+
+@pytest.mark.parametrize(
+    ("value", "allow_zero", "ok"),
+    [
+        (1.5, False, True),
+        (np.float32(2.0), False, True),
+        (3, False, True),
+        (0.0, True, True),
+        (0.0, False, False),
+        (-1e-300, True, False),
+        (np.inf, False, False),
+        (np.nan, True, False),
+        (True, False, False),
+        ("1.0", False, False),
+        (None, False, False),
+    ],
+)
+def test_one_finite_positive_real_check(value, allow_zero, ok):
+    from divnet_nb.core._validate import as_positive_real
+
+    if ok:
+        assert as_positive_real(value, "x", allow_zero=allow_zero) == float(value)
+    else:
+        with pytest.raises(ValueError, match=r"^x must be (a )?finite"):
+            as_positive_real(value, "x", allow_zero=allow_zero)

@@ -9,6 +9,7 @@ return new arrays (or read-only views of arrays that are already right).
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -99,6 +100,20 @@ def check_psd_eigenvalues(w: np.ndarray, name: str = "L") -> np.ndarray:
         )
     w[w < 0.0] = 0.0
     return w
+
+
+def as_positive_real(value, name: str, *, allow_zero: bool = False) -> float:
+    """Check that ``value`` is a finite real number > 0 (>= 0 with ``allow_zero``); return it as float.
+
+    Bools are rejected (an easy slip for a flag); numpy scalars are accepted.
+    """
+    bound = ">= 0" if allow_zero else "> 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite real number {bound}; got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and (value >= 0.0 if allow_zero else value > 0.0)):
+        raise ValueError(f"{name} must be finite and {bound}; got {value}")
+    return value
 
 
 def is_int(value) -> bool:

@@ -22,7 +22,6 @@ loses no precision (:func:`log_elementary_symmetric`).
 from __future__ import annotations
 
 import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -35,6 +34,7 @@ from ._validate import (
     as_float_array,
     as_index_set,
     as_kernel,
+    as_positive_real,
     as_size,
     check_psd_eigenvalues,
     is_int,
@@ -131,7 +131,7 @@ class Eigendecomposition:
 
     def scaled(self, gamma: float) -> Eigendecomposition:
         """The eigendecomposition of ``gamma * L`` (same vectors, scaled values)."""
-        gamma = _check_gamma(gamma)
+        gamma = as_positive_real(gamma, "gamma")
         return Eigendecomposition._trusted(self.values * gamma, self.vectors)
 
     def log_esp_table(self, k: int) -> np.ndarray:
@@ -148,14 +148,6 @@ class Eigendecomposition:
         if self._esp.shape[1] == k + 1:
             return self._esp
         return np.ascontiguousarray(self._esp[:, : k + 1])  # one memory layout, one compiled kernel
-
-
-def _check_gamma(gamma) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
-        raise ValueError(f"gamma must be a positive real number; got {gamma!r}")
-    if not (math.isfinite(gamma) and gamma > 0):
-        raise ValueError(f"gamma must be finite and > 0; got {gamma}")
-    return float(gamma)
 
 
 def _clean_values(w: np.ndarray, name: str) -> np.ndarray:

@@ -33,14 +33,13 @@ eq. 3 has no constant term) and is off by default.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from ._validate import as_float_array, as_index_set, is_int, raise_not_finite
+from ._validate import as_float_array, as_index_set, as_positive_real, is_int, raise_not_finite
 from .kernel import BLOCK_ROWS, GramAccumulator, _column_sums
 
 __all__ = ["fuse", "fuse_from_gram", "fusion_coefficients", "FusionWarning"]
@@ -210,13 +209,7 @@ def _check_flags(intercept, b, ridge):
             "pass b (np.zeros(n_next) if that layer has no bias)"
         )
     if ridge is not None:
-        if (
-            isinstance(ridge, bool)
-            or not isinstance(ridge, numbers.Real)
-            or not (np.isfinite(ridge) and ridge >= 0)
-        ):
-            raise ValueError(f"ridge must be None or a finite number >= 0; got {ridge!r}")
-        ridge = float(ridge)
+        ridge = as_positive_real(ridge, "ridge (None, or a relative ridge)", allow_zero=True)
     return ridge
 
 

@@ -24,13 +24,12 @@ product, and about as accurate as the float32 data themselves (relative error
 
 from __future__ import annotations
 
-import numbers
 import sys
 
 import numpy as np
 
 from ._config import jit
-from ._validate import as_float_array, is_int, raise_not_finite
+from ._validate import as_float_array, as_positive_real, is_int, raise_not_finite
 
 __all__ = [
     "BETA_NUMERATOR",
@@ -279,17 +278,6 @@ def _rbf_from_gram(G, beta, eps, out):
             out[j, i] = value
 
 
-def _check_positive(value, name: str, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number; got {value!r}")
-    value = float(value)
-    ok = value >= 0.0 if allow_zero else value > 0.0
-    if not (np.isfinite(value) and ok):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}; got {value}")
-    return value
-
-
 def rbf_kernel_from_gram(
     G, *, n_samples: int | None = None, beta: float | None = None, eps: float = DEFAULT_EPS
 ) -> np.ndarray:
@@ -323,8 +311,8 @@ def rbf_kernel_from_gram(
         if not is_int(n_samples):
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
         beta = default_beta(int(n_samples))
-    beta = _check_positive(beta, "beta")
-    eps = _check_positive(eps, "eps", allow_zero=True)
+    beta = as_positive_real(beta, "beta")
+    eps = as_positive_real(eps, "eps", allow_zero=True)
     G = np.ascontiguousarray(G, dtype=np.float64)
     out = np.empty_like(G)
     _rbf_from_gram(G, beta, eps, out)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import abc
 import copy
-import numbers
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..core._validate import as_positive_real
 from ..nets.mlp import MLP
 from ..nets.sites import find_sites, site_for
 from ..training.loop import TrainConfig, TrainResult, default_config, fit
@@ -150,8 +150,7 @@ def train_gated(
     Returns ``(smaller network, gated network, training result)``; the training
     history records the running penalty and the open gates of every layer.
     """
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not lam >= 0:
-        raise ValueError(f"lam (the penalty factor) must be a number >= 0; got {lam!r}")
+    lam = as_positive_real(lam, "lam (the penalty factor)", allow_zero=True)
     config = config or default_config(dataset.name)
     torch.manual_seed(seed)
     gated = wrap_with_gates(MLP(tuple(sizes), seed=seed), method, layers, **settings)

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..core._validate import as_positive_real
 from ..nets.evaluate import default_device, error_rate
 from ..nets.mlp import MLP
 
@@ -79,8 +80,12 @@ class TrainConfig:
         for name in ("max_epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
-        if not (self.lr > 0 and 0 <= self.momentum < 1 and 0 < self.check_every <= 1):
-            raise ValueError("lr must be > 0, momentum in [0, 1), check_every in (0, 1]")
+        as_positive_real(self.lr, "lr")
+        if not (0 <= self.momentum < 1 and 0 < self.check_every <= 1):
+            raise ValueError(
+                f"momentum must be in [0, 1) and check_every in (0, 1]; "
+                f"got {self.momentum}, {self.check_every}"
+            )
 
 
 def default_config(dataset: str, **overrides) -> TrainConfig:
