@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .. import paths
+from .._io import atomic_write
 from . import mnist
 from ._common import DatasetNotFoundError, RawArrays, is_writable
 from .registry import DatasetSource, register_dataset
@@ -230,24 +229,14 @@ def _rot_checksum(arrays: dict[str, np.ndarray]) -> str:
 
 
 def _write_rot_cache(path: Path, arrays: dict[str, np.ndarray], seed: int) -> None:
-    """Write the arrays, seed, sizes and checksum atomically (temp file + os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the arrays, seed, sizes and checksum atomically (:func:`divnet_nb._io.atomic_write`)."""
     meta = {
         "seed": np.int64(seed),
         "format": np.int64(FORMAT),
         "checksum": np.str_(_rot_checksum(arrays)),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **{key: arrays[key] for key in ARRAYS}, **meta)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        np.savez_compressed(f, **{key: arrays[key] for key in ARRAYS}, **meta)
 
 
 def _read_rot_cache(path: Path) -> dict[str, np.ndarray] | None:

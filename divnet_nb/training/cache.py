@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from .._io import atomic_write
 from ..nets.mlp import MLP
 from ..paths import cache_dir
 from .loop import TrainConfig, TrainResult, default_config, train
@@ -101,16 +100,8 @@ def _save(result: TrainResult, path: Path, key: str) -> None:
         "meta": json.dumps(meta),
         "state_dict": result.model.state_dict(),
     }
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(blob, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        torch.save(blob, fh)
 
 
 def _load(path: Path, key: str, config: TrainConfig) -> TrainResult:
