@@ -128,3 +128,31 @@ def fuse(A, keep, W, b=None, intercept=False):
         if intercept:
             b_new += alpha[-1] * W[r]
     return W_new if b is None else (W_new, b_new)
+
+
+# ---------------------------------------------------------------- MNIST_ROT
+def rotate(image, angle):
+    """Rotate a grey image counterclockwise by ``angle`` radians about its centre, pixel by pixel.
+
+    Output pixel (r, c) shows the source at the point rotated back by ``angle``
+    (rows point down), read by bilinear interpolation with zeros outside the image.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    h, w = image.shape
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    cos, sin = math.cos(angle), math.sin(angle)
+
+    def pixel(r, c):
+        return image[r, c] if 0 <= r < h and 0 <= c < w else 0.0
+
+    out = np.zeros((h, w))
+    for r in range(h):
+        for c in range(w):
+            dy, dx = r - cy, c - cx
+            sr, sc = cos * dy + sin * dx + cy, cos * dx - sin * dy + cx
+            r0, c0 = math.floor(sr), math.floor(sc)
+            fr, fc = sr - r0, sc - c0
+            top = pixel(r0, c0) * (1 - fc) + pixel(r0, c0 + 1) * fc
+            bottom = pixel(r0 + 1, c0) * (1 - fc) + pixel(r0 + 1, c0 + 1) * fc
+            out[r, c] = top * (1 - fr) + bottom * fr
+    return out

@@ -7,7 +7,7 @@ by angles drawn uniformly in [0, 2 pi) and splitting them 10000 / 2000 /
 same way: 62000 distinct images drawn from MNIST's 70000 (training images
 0-59999, then test images as 60000-69999) with seed :data:`MNIST_ROT_SEED`,
 each rotated counterclockwise by its own angle from the same generator,
-bilinear interpolation with zero padding, 28 x 28 kept. The pixels differ from
+bilinear interpolation with zero padding (:func:`scipy.ndimage.rotate`), 28 x 28 kept. The pixels differ from
 the original files (other digits, other angles, other interpolation); the task
 is the same. The result is cached as a compressed ``.npz`` with its seed and a
 sha256 checksum, in ``<data>/mnist_rotation_new/`` when that folder is
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.ndimage
 
 from .. import paths
 from .._io import atomic_write
@@ -43,7 +44,6 @@ AMAT_TRAIN = "mnist_all_rotation_normalized_float_train_valid.amat"
 AMAT_TEST = "mnist_all_rotation_normalized_float_test.amat"
 FORMAT = 1  # bump when the rebuild changes, so old caches are rebuilt
 ARRAYS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "index", "angle")
-BATCH = 2048  # images rotated at a time (about 25 MB of float64 per temporary)
 
 
 def load_mnist_rot(root: Path) -> RawArrays:
@@ -180,42 +180,21 @@ def _build_mnist_rot(
 def _rotate_images(images: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """Rotate each image counterclockwise about its centre by its angle (radians).
 
-    Bilinear interpolation, zero outside the image, output the same size
-    (like ``scipy.ndimage.rotate(image, degrees, reshape=False, order=1,
-    mode="grid-constant")``). Computed in float64 with elementwise operations
-    only and ``math.cos`` / ``math.sin``, so the result does not depend on the
-    batch size or the CPU's vector units; returned as float32.
+    :func:`scipy.ndimage.rotate` with bilinear interpolation (``order=1``), zero
+    outside the image (``mode="grid-constant"``) and the output the same size,
+    clipped to [0, 1] and returned as float32. (This replaced a hand-written
+    rotation; on the 62000 rebuilt digits the two agree bit for bit in float32.)
     """
     images = np.asarray(images, dtype=np.float64)
-    n, h, w = images.shape
-    angles = np.asarray(angles, dtype=np.float64).reshape(n)
-    cos = np.array([math.cos(a) for a in angles])[:, None]
-    sin = np.array([math.sin(a) for a in angles])[:, None]
-    # A rotated corner is at most half the diagonal from the centre: pad that much with zeros
-    # so that every bilinear neighbour is a valid index.
-    pad = int(math.ceil(math.hypot(h, w) / 2 - min(h, w) / 2)) + 2
-    hp, wp = h + 2 * pad, w + 2 * pad
-    dy, dx = np.meshgrid(np.arange(h) - (h - 1) / 2, np.arange(w) - (w - 1) / 2, indexing="ij")
-    dy, dx = dy.ravel()[None, :], dx.ravel()[None, :]
-    out = np.empty((n, h * w), dtype=np.float32)
-    padded = np.zeros((min(n, BATCH), hp, wp))
-    for start in range(0, n, BATCH):
-        stop = min(start + BATCH, n)
-        b = stop - start
-        padded[:b, pad : pad + h, pad : pad + w] = images[start:stop]
-        flat = padded[:b].reshape(-1)
-        c, s = cos[start:stop], sin[start:stop]
-        # output pixel (centre + d) shows source pixel (centre + R(-angle) d), rows pointing down
-        row = c * dy + s * dx + ((h - 1) / 2 + pad)
-        col = c * dx - s * dy + ((w - 1) / 2 + pad)
-        r0, c0 = np.floor(row), np.floor(col)
-        fr, fc = row - r0, col - c0
-        i00 = r0.astype(np.intp) * wp + c0.astype(np.intp)
-        i00 += (np.arange(b, dtype=np.intp) * (hp * wp))[:, None]
-        top = flat[i00] * (1.0 - fc) + flat[i00 + 1] * fc
-        bottom = flat[i00 + wp] * (1.0 - fc) + flat[i00 + wp + 1] * fc
-        out[start:stop] = np.clip(top * (1.0 - fr) + bottom * fr, 0.0, 1.0)
-    return out.reshape(n, h, w)
+    out = np.empty(images.shape, dtype=np.float32)
+    for i, (image, angle) in enumerate(
+        zip(images, np.asarray(angles, dtype=np.float64), strict=True)
+    ):
+        rotated = scipy.ndimage.rotate(
+            image, math.degrees(angle), reshape=False, order=1, mode="grid-constant", cval=0.0
+        )
+        out[i] = np.clip(rotated, 0.0, 1.0)
+    return out
 
 
 def _rot_checksum(arrays: dict[str, np.ndarray]) -> str:
