@@ -2,7 +2,9 @@
 
 Not one of the paper's datasets: a small stand-in on which every experiment runs in
 seconds without any download (``make demo``). The test set is a fixed stratified
-split (:data:`SPLIT_SEED`, :data:`N_TEST` images); pixels (0-16) are scaled by 1/16.
+split made by scikit-learn's :func:`~sklearn.model_selection.train_test_split`
+(``random_state`` :data:`SPLIT_SEED`, :data:`N_TEST` images); pixels (0-16) are
+scaled by 1/16.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ _WHERE = "scikit-learn's bundled digits (sklearn.datasets.load_digits, 8x8, valu
 def load_raw(root: Path) -> RawArrays:
     """The digits and their fixed split (``root`` is not used: the data ship with scikit-learn)."""
     from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
 
     bunch = load_digits()
     x = bunch.images  # (1797, 8, 8) float64, values 0..16
     y = np.asarray(bunch.target, dtype=np.int64)
-    test = _stratified_test_index(y, N_TEST, SPLIT_SEED)
-    train = np.setdiff1d(np.arange(len(y)), test)
+    train, test = train_test_split(
+        np.arange(len(y)), test_size=N_TEST, stratify=y, random_state=SPLIT_SEED
+    )
+    train, test = np.sort(train), np.sort(test)
     return RawArrays(
         x[train],
         y[train],
@@ -39,22 +44,9 @@ def load_raw(root: Path) -> RawArrays:
         y[test],
         16.0,
         (8, 8),
-        f"{_WHERE}, stratified split {len(train)}/{len(test)} with seed {SPLIT_SEED}",
+        f"{_WHERE}, stratified split {len(train)}/{len(test)} "
+        f"(sklearn.model_selection.train_test_split, random_state {SPLIT_SEED})",
     )
-
-
-def _stratified_test_index(y: np.ndarray, n_test: int, seed: int) -> np.ndarray:
-    """Sorted indices of a test set of ``n_test`` with each class in proportion (largest remainder)."""
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(y, return_counts=True)
-    quota = counts * n_test / len(y)
-    take = np.floor(quota).astype(np.int64)
-    short = n_test - int(take.sum())
-    take[np.argsort(-(quota - take), kind="stable")[:short]] += 1
-    picked = [
-        rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take, strict=True)
-    ]
-    return np.sort(np.concatenate(picked))
 
 
 register_dataset(
