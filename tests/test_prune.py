@@ -253,3 +253,37 @@ def test_next_layer_error_is_what_fusion_minimises(net, X):
     m = redundant_net()
     Xd = torch.rand(200, 6, dtype=torch.float64)
     assert next_layer_error(m, 0, [0, 1, 4], Xd, layer_statistics(m, 0, Xd)) < 1e-18
+
+
+def test_layer_indices_may_be_numpy_integers(net, X):
+    assert net.check_layer(np.int64(1)) == 1
+    a = prune_layer(net, np.int64(0), np.int64(4), "importance", data=X)
+    b = prune_layer(net, 0, 4, "importance", data=X)
+    assert same_state(state(a), state(b))
+
+
+def test_training_mode_is_restored_even_when_evaluation_fails(net, X):
+    from divnet_nb.nets import error_rate
+    from divnet_nb.prune import next_layer_error
+
+    net.train()
+    with pytest.raises(RuntimeError):
+        error_rate(net, X[:, :5], np.zeros(len(X), dtype=np.int64))  # wrong input width
+    assert net.training
+    with pytest.raises(RuntimeError):
+        next_layer_error(net, 0, [0, 1], X[:, :5])
+    assert net.training
+    net.eval()
+    error_rate(net, X, np.zeros(len(X), dtype=np.int64))
+    assert not net.training
+
+
+def test_kernel_settings_are_never_silently_ignored(net, X):
+    first = LayerData(layer_statistics(net, 0, X))
+    with pytest.raises(ValueError, match="beta and eps define the kernel of layer_data"):
+        prune_network(net, 0.5, "dpp", True, 0, data=X, first_layer_data=first, beta=1.0)
+    with pytest.raises(ValueError, match="beta and eps define the kernel of layer_data"):
+        prune_layer(net, 0, 3, "dpp", layer_data=first, eps=0.5)
+    # with the settings in the LayerData itself they are used
+    wide = LayerData(layer_statistics(net, 0, X), beta=1e-6)
+    assert wide.kernel[0, 1] > LayerData(layer_statistics(net, 0, X)).kernel[0, 1]

@@ -132,3 +132,20 @@ def test_instances_and_defaults(digits, tmp_path):
         train(digits, (10, 5, 10), 0, progress=False)
     with pytest.raises(ValueError, match="n_instances must be >= 1"):
         train_instances(digits, SIZES, 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_epochs": 2.5}, "max_epochs must be an integer >= 1; got 2.5"),
+        ({"max_epochs": 0}, "max_epochs must be an integer >= 1"),
+        ({"batch_size": True}, "batch_size must be an integer >= 1; got True"),
+        ({"lr": 0.0}, "lr must be finite and > 0"),
+        ({"momentum": 1.0}, r"momentum must be in \[0, 1\)"),
+        ({"threshold": 1.0}, r"threshold must be in \(0, 1\)"),
+        ({"optimizer": "rmsprop"}, "optimizer must be 'sgd' or 'adam'"),
+    ],
+)
+def test_bad_training_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)

@@ -34,10 +34,12 @@ def error_rate(model: torch.nn.Module, X, y, *, batch_size: int = 10000) -> floa
     param = next(model.parameters())
     was_training = model.training
     model.eval()
-    X = as_tensor(X, param.device, param.dtype)
-    y = as_tensor(y, param.device)
-    wrong = 0
-    for s in range(0, X.shape[0], batch_size):
-        wrong += int((model(X[s : s + batch_size]).argmax(1) != y[s : s + batch_size]).sum())
-    model.train(was_training)
+    try:
+        X = as_tensor(X, param.device, param.dtype)
+        y = as_tensor(y, param.device)
+        wrong = 0
+        for s in range(0, X.shape[0], batch_size):
+            wrong += int((model(X[s : s + batch_size]).argmax(1) != y[s : s + batch_size]).sum())
+    finally:
+        model.train(was_training)
     return wrong / X.shape[0]

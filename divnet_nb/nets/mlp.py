@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..core._validate import is_int
+
 __all__ = ["MLP", "table1_sizes"]
 
 
@@ -97,17 +99,13 @@ class MLP(nn.Sequential):
         return len(self.sizes) - 2
 
     def check_layer(self, layer: int) -> int:
-        """Validate a hidden-layer index (0-based) and return it."""
-        if (
-            isinstance(layer, bool)
-            or not isinstance(layer, int)
-            or not 0 <= layer < self.n_hidden_layers
-        ):
+        """Validate a hidden-layer index (0-based; Python or numpy integer) and return it as int."""
+        if not is_int(layer) or not 0 <= layer < self.n_hidden_layers:
             raise ValueError(
                 f"layer must be a hidden-layer index 0..{self.n_hidden_layers - 1} "
                 f"(hidden sizes {self.hidden_sizes}); got {layer!r}"
             )
-        return layer
+        return int(layer)
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Softmax output probabilities."""

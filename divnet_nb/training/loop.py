@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from ..core._validate import as_positive_real
+from ..core._validate import as_positive_real, is_int
 from ..nets.evaluate import default_device, error_rate
 from ..nets.mlp import MLP
 
@@ -78,8 +78,9 @@ class TrainConfig:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must be in (0, 1); got {self.threshold}")
         for name in ("max_epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
+            value = getattr(self, name)
+            if not is_int(value) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
         as_positive_real(self.lr, "lr")
         if not (0 <= self.momentum < 1 and 0 < self.check_every <= 1):
             raise ValueError(
