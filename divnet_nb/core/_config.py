@@ -6,7 +6,7 @@ calls :func:`numba.njit` directly, so the flags below are the only ones in use.
 ``fastmath``
     Off. The kernels are small next to the BLAS calls around them, and with
     fastmath LLVM may reassociate sums and assume there are no NaNs or
-    infinities; the log-space recursion in :mod:`divnet_nb.dpp` relies on
+    infinities; the log-space recursion in :mod:`divnet_nb.core.dpp` relies on
     ``-inf`` behaving like ``log(0)``, and we want a kernel to return the same
     bits as its pure-Python twin (``NUMBA_DISABLE_JIT=1``).
 ``parallel``

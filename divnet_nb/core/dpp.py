@@ -9,7 +9,7 @@ and a k-DPP restricts it to subsets of size exactly k:
 :math:`\mathcal{P}_k(Y) = \det(L_Y) / e_k(\lambda)` where :math:`e_k` is the k-th
 elementary symmetric polynomial of L's eigenvalues. Everything here works from
 one eigendecomposition :math:`L = V \operatorname{diag}(\lambda) V^\top`
-(:func:`eigendecompose`), which the samplers in :mod:`divnet_nb.sample` reuse, so
+(:func:`eigendecompose`), which the samplers in :mod:`divnet_nb.core.sample` reuse, so
 that repeated samples from the same kernel never pay the O(N^3) again.
 
 Elementary symmetric polynomials overflow float64 quickly (:math:`e_{100}` of

@@ -11,7 +11,7 @@ Since :math:`\lVert v_i - v_j \rVert^2 = G_{ii} + G_{jj} - 2 G_{ij}` with the Gr
 matrix :math:`G = A^\top A`, the whole kernel costs one BLAS matrix product over
 the activations plus O(n^2) elementwise work; no array of pairwise differences
 is ever formed. The same Gram matrix also drives the fusion step
-(:mod:`divnet_nb.fuse`), so a pruning pipeline computes it once, and
+(:mod:`divnet_nb.core.fuse`), so a pruning pipeline computes it once, and
 :class:`GramAccumulator` builds it from mini-batches so that memory stays
 O(n^2) whatever the number of samples.
 
@@ -138,7 +138,7 @@ class GramAccumulator:
     equals :func:`gram` of the stacked batches, while memory stays O(n^2).
     The column sums and the number of samples are kept too: the first gives the
     neurons' mean activations (used by the intercept option of
-    :func:`~divnet_nb.fuse.fuse_from_gram`), the second the paper's default
+    :func:`~divnet_nb.core.fuse.fuse_from_gram`), the second the paper's default
     bandwidth :math:`\beta = 10/|\mathcal{T}|`.
 
     Parameters

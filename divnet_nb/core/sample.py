@@ -11,7 +11,7 @@ The spectral sampler of Hough et al. (2006), as given by Kulesza & Taskar
 :math:`n = N, \dots, 1` and keeping :math:`v_n` with probability
 :math:`\lambda_n e_{l-1}^{n-1} / e_l^{n}` while ``l`` are still to be chosen
 (:math:`e_l^n` is the l-th elementary symmetric polynomial of the first n
-eigenvalues, computed in log space, see :mod:`divnet_nb.dpp`).
+eigenvalues, computed in log space, see :mod:`divnet_nb.core.dpp`).
 
 **Phase 2** samples from the projection DPP with kernel
 :math:`K = V_J V_J^\top`: it picks items one at a time with probability

@@ -119,7 +119,7 @@ def _mnist_rot_rebuilt(root: Path) -> tuple[dict[str, np.ndarray], Path]:
         ) from None
     target = next((p for p in candidates if is_writable(p.parent)), None)
     print(
-        f"divnet_nb.mnist_rot: rebuilding MNIST_ROT from MNIST (seed {MNIST_ROT_SEED}); "
+        f"divnet_nb.datasets.mnist_rot: rebuilding MNIST_ROT from MNIST (seed {MNIST_ROT_SEED}); "
         f"this is done once and cached in {target if target else '(nowhere: no writable folder)'}",
         file=sys.stderr,
     )
@@ -139,7 +139,7 @@ def _mnist_rot_rebuilt(root: Path) -> tuple[dict[str, np.ndarray], Path]:
             )
             target = None
     print(
-        f"divnet_nb.mnist_rot: MNIST_ROT rebuilt in {time.perf_counter() - start:.1f} s",
+        f"divnet_nb.datasets.mnist_rot: MNIST_ROT rebuilt in {time.perf_counter() - start:.1f} s",
         file=sys.stderr,
     )
     return arrays, target if target is not None else Path("(not cached)")
