@@ -17,64 +17,44 @@ them::
 * :mod:`divnet_nb.experiments`, :mod:`divnet_nb.report` - the paper's experiments and
   what they write.
 
-Only :mod:`divnet_nb.core` is imported here, so ``import divnet_nb`` stays free of torch.
+The core's names are loaded on first use (:mod:`lazy_loader`): ``import divnet_nb``
+itself is nearly free, so the command line answers a mistake at once, and it never
+imports torch.
 """
 
 __version__ = "0.1.0"
 
-from .core.dpp import (
-    Eigendecomposition,
-    ScaledKernel,
-    eigendecompose,
-    expected_size,
-    inclusion_probabilities,
-    log_elementary_symmetric,
-    log_likelihood,
-    marginal_kernel,
-    scale_to_size,
-    scaling_factor,
-)
-from .core.fuse import FusionWarning, fuse, fuse_from_gram, fusion_coefficients
-from .core.kernel import (
-    GramAccumulator,
-    default_beta,
-    gram,
-    rbf_kernel,
-    rbf_kernel_from_gram,
-)
-from .core.sample import (
-    best_of,
-    greedy_map,
-    sample_dpp,
-    sample_kdpp,
-    sample_projection,
-    select_eigenvectors,
-)
+import lazy_loader as lazy
 
-__all__ = [
-    "Eigendecomposition",
-    "FusionWarning",
-    "GramAccumulator",
-    "ScaledKernel",
-    "best_of",
-    "default_beta",
-    "eigendecompose",
-    "expected_size",
-    "fuse",
-    "fuse_from_gram",
-    "fusion_coefficients",
-    "gram",
-    "greedy_map",
-    "inclusion_probabilities",
-    "log_elementary_symmetric",
-    "log_likelihood",
-    "marginal_kernel",
-    "rbf_kernel",
-    "rbf_kernel_from_gram",
-    "sample_dpp",
-    "sample_kdpp",
-    "sample_projection",
-    "scale_to_size",
-    "scaling_factor",
-    "select_eigenvectors",
-]
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "core": [
+            "Eigendecomposition",
+            "FusionWarning",
+            "GramAccumulator",
+            "ScaledKernel",
+            "best_of",
+            "default_beta",
+            "eigendecompose",
+            "expected_size",
+            "fuse",
+            "fuse_from_gram",
+            "fusion_coefficients",
+            "gram",
+            "greedy_map",
+            "inclusion_probabilities",
+            "log_elementary_symmetric",
+            "log_likelihood",
+            "marginal_kernel",
+            "rbf_kernel",
+            "rbf_kernel_from_gram",
+            "sample_dpp",
+            "sample_kdpp",
+            "sample_projection",
+            "scale_to_size",
+            "scaling_factor",
+            "select_eigenvectors",
+        ]
+    },
+)

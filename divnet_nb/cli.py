@@ -1,20 +1,28 @@
 """The ``divnet-nb`` command.
 
 ``divnet-nb reproduce --dataset mnist`` trains (or loads) the Table 1 networks and
-writes Figures 2-8, Table 2 and a report to ``results/mnist/``; ``divnet-nb data``
-says where datasets are looked for and which are there. Mistakes in the command
-(unknown dataset, impossible sizes, missing data) end with a one-line message and
-exit code 2, never a traceback.
+writes Figures 2-8, Table 2 and a report to ``results/mnist/``; ``divnet-nb data`` says
+where datasets are looked for and which are there.
+
+Every input is checked before any data is read or any network trained, by code that
+imports neither torch nor a dataset: a mistake (unknown dataset, impossible sizes or
+subsets, a negative seed, a bad ``DIVNET_FAST``, an output folder that cannot be
+written, an unknown method) ends with a one-line message and exit code 2 at once. So
+do a missing or corrupt dataset file (its message names the file and how to fix it).
+An internal error still shows its traceback. A run interrupted with Ctrl-C keeps every
+finished part; the same command resumes it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from . import __version__
-from .datasets import DATASETS, DatasetNotFoundError
+from .datasets import DATASETS, DatasetError, DatasetNotFoundError, splits
 from .paths import cache_dir, data_dir, fast_mode, results_dir
 
 __all__ = ["main"]
@@ -61,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         "reproduce",
         help="train the Table 1 networks and reproduce Figures 2-8 and Table 2",
         description="Train (or load from the cache) the networks, prune them with every method, "
-        "and write results.json, one PNG per figure and report.md.",
+        "and write results.json, one PNG per figure and report.md. Finished parts are kept "
+        "in <out>/.parts: the same command resumes an interrupted run.",
     )
     rep.add_argument(
         "--dataset", required=True, choices=DATASETS, help="which dataset (digits works offline)"
@@ -103,29 +112,70 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--train-samples", type=int, help="use a random subset of the training set")
     rep.add_argument("--test-samples", type=int, help="use a random subset of the test set")
-    rep.add_argument("--seed", type=int, default=0, help="first instance's seed (default 0)")
+    rep.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="network i is trained with seed + i; the pruning draws and, unless given, "
+        "the data and kernel subsets derive from it too (default 0)",
+    )
+    rep.add_argument("--data-seed", type=int, help="seed of the data subsets (default: --seed)")
+    rep.add_argument("--kernel-seed", type=int, help="seed of the kernel subset (default: --seed)")
     rep.add_argument(
         "--out", type=Path, help="output folder (default results/<dataset>/, or $DIVNET_RESULTS)"
+    )
+    rep.add_argument(
+        "--fresh", action="store_true", help="ignore finished parts of an earlier run; compute all"
     )
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     sub.add_parser("data", help="where datasets are looked for, and which are there")
     return parser
 
 
-def _settings(args):
-    from .experiments import settings_for
-    from .nets import table1_sizes
-    from .pruning import variants
+def _fast(args) -> bool:
+    if args.fast is not None:
+        return args.fast
+    try:
+        return fast_mode()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
-    overrides = {"seed": args.seed}
+
+def _writable_folder(path: Path) -> Path:
+    """Create ``path`` (with parents) and check that files can be written in it."""
+    path = Path(path).expanduser().absolute()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".divnet-nb-write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(
+            f"--out {path} cannot be used: {exc.strerror or exc} (choose a folder you can write)"
+        ) from None
+    return path
+
+
+def _checked(args):
+    """Settings and output folder for ``reproduce``, every input checked; no torch, no data."""
+    from .experiments.settings import FAST, settings_for
+    from .nets.table1 import table1_sizes
+    from .pruning.registry import variants
+
+    fast = _fast(args)
+    for flag in ("seed", "data_seed", "kernel_seed"):
+        value = getattr(args, flag)
+        if value is not None and value < 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be >= 0; got {value}")
+    overrides = {"seed": args.seed, "data_seed": args.data_seed, "kernel_seed": args.kernel_seed}
+    if args.instances is not None and args.instances < 1:
+        raise UsageError(f"--instances must be >= 1; got {args.instances}")
     if args.methods is not None:
         try:
             variants(args.methods)
         except ValueError as exc:
             raise UsageError(f"--methods: {exc}") from None
         overrides["methods"] = tuple(args.methods)
-    if args.instances is not None and args.instances < 1:
-        raise UsageError(f"--instances must be >= 1; got {args.instances}")
     layer_sizes = table1_sizes(args.dataset)[1:-1]
     if args.sizes is not None:
         smallest = min(layer_sizes[:2])
@@ -141,34 +191,62 @@ def _settings(args):
         if bad or not args.fractions:
             raise UsageError(f"--fractions must lie in (0, 1]; got {list(args.fractions)}")
         overrides["table_fractions"] = tuple(args.fractions)
-    for flag, key in (
-        ("kernel_samples", "n_kernel"),
-        ("train_samples", "n_train"),
-        ("test_samples", "n_test"),
+    n_train, n_test = splits(args.dataset)
+    fast_subsets = FAST.get(args.dataset, {}) if fast else {}
+    for flag, key, total, split in (
+        ("train_samples", "n_train", n_train, "training"),
+        ("test_samples", "n_test", n_test, "test"),
     ):
         value = getattr(args, flag)
         if value is not None:
-            if value < 1:
-                raise UsageError(f"--{flag.replace('_', '-')} must be >= 1; got {value}")
+            if not 1 <= value <= total:
+                raise UsageError(
+                    f"--{flag.replace('_', '-')} must be between 1 and {total} (the {split} "
+                    f"set of {args.dataset}); got {value}"
+                )
             overrides[key] = value
-    return settings_for(args.dataset, fast=args.fast, instances=args.instances, **overrides)
+    if args.kernel_samples is not None:
+        available = overrides.get("n_train", fast_subsets.get("n_train", n_train))
+        if not 1 <= args.kernel_samples <= available:
+            raise UsageError(
+                f"--kernel-samples must be between 1 and {available} (the training inputs "
+                f"used); got {args.kernel_samples}"
+            )
+        overrides["n_kernel"] = args.kernel_samples
+    settings = settings_for(args.dataset, fast=fast, instances=args.instances, **overrides)
+    out = _writable_folder(args.out if args.out is not None else results_dir() / args.dataset)
+    return settings, out
 
 
 def _reproduce(args) -> int:
+    settings, out = _checked(args)
     from .experiments import reproduce
     from .report import write_report
 
-    settings = _settings(args)
-    out = args.out if args.out is not None else results_dir() / args.dataset
-    results = reproduce(args.dataset, settings=settings, progress=not args.quiet)
+    parts = out / ".parts"
+    if args.fresh and parts.is_dir():
+        import shutil
+
+        shutil.rmtree(parts)
+    try:
+        results = reproduce(
+            args.dataset, settings=settings, progress=not args.quiet, store_root=parts
+        )
+    except KeyboardInterrupt:
+        print(
+            f"divnet-nb: interrupted; the finished parts are kept in {parts}: run the same "
+            f"command again to resume",
+            file=sys.stderr,
+        )
+        return 130
     report = write_report(results, out)
     if not args.quiet:
         print(f"divnet-nb: report written to {report}", file=sys.stderr)
-    claims = [c for c in results["claims"] if c["holds"] is False]
+    failing = [c for c in results["claims"] if c["holds"] is False]
     print(f"divnet-nb: {args.dataset}: {settings.instances} networks, report at {report}")
-    if claims:
+    if failing:
         print(
-            f"divnet-nb: {len(claims)} of the paper's claims do not hold on these measurements; see the report"
+            f"divnet-nb: {len(failing)} of the paper's claims do not hold on these measurements; see the report"
         )
     return 0
 
@@ -178,7 +256,11 @@ def _data(_args) -> int:
 
     print(f"data folder:  {data_dir()}  (set DIVNET_DATA to change)")
     print(f"cache folder: {cache_dir()}  (set DIVNET_CACHE to change)")
-    print(f"fast mode:    {'on' if fast_mode() else 'off'}  (DIVNET_FAST)")
+    try:
+        fast = "on" if fast_mode() else "off"
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"fast mode:    {fast}  (DIVNET_FAST)")
     for name, line in status(verify=False).items():
         print(f"  {name:10s} {line}")
     return 0
@@ -191,7 +273,7 @@ def main(argv=None) -> int:
         if args.command == "reproduce":
             return _reproduce(args)
         return _data(args)
-    except (UsageError, DatasetNotFoundError) as exc:
+    except (UsageError, DatasetNotFoundError, DatasetError) as exc:
         message = " ".join(str(exc).split())
         print(f"divnet-nb: error: {message}", file=sys.stderr)
         return 2

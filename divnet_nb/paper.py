@@ -8,8 +8,8 @@ layer). Most CIFAR-10 training-error cells are missing from that text and are No
 
 from __future__ import annotations
 
-from .core.kernel import BETA_NUMERATOR as _BETA_NUMERATOR
-from .core.kernel import DEFAULT_EPS as _DEFAULT_EPS
+from .core.constants import BETA_NUMERATOR as _BETA_NUMERATOR
+from .core.constants import DEFAULT_EPS as _DEFAULT_EPS
 
 #: Table 1: instances, training-error threshold, architecture.
 TABLE1 = {
@@ -41,3 +41,19 @@ TABLE2 = {
 #: in the core, whose kernel uses them as its defaults.
 BETA_NUMERATOR = _BETA_NUMERATOR
 EPS = _DEFAULT_EPS
+
+
+def table2_cell(dataset: str, which: str, fraction: float):
+    """The paper's Table 2 (mean, std) for ``dataset``, ``which`` ("train"/"test"), at ``fraction``.
+
+    Cells are looked up by the fraction they belong to (never by position); None where
+    the paper has no cell (another fraction, a dataset it does not report, a missing
+    CIFAR-10 training cell).
+    """
+    row = TABLE2.get(dataset, {}).get(which)
+    if row is None:
+        return None
+    for f, cell in zip(TABLE2_FRACTIONS, row, strict=True):
+        if abs(f - float(fraction)) < 1e-9:
+            return cell
+    return None

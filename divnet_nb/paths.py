@@ -9,9 +9,10 @@ variable                  default                         what
 ``DIVNET_FAST``           unset                           ``1``: small runs of the same code
 ========================  ==============================  =========================================
 
-Fast mode is on when ``DIVNET_FAST`` is a true value (``1``, ``true``, ``yes``,
-``on``), or when it is unset and ``CI`` is set; ``DIVNET_FAST=0`` turns it off
-even in CI. Relative paths are taken from the current directory.
+Fast mode is on when ``DIVNET_FAST`` is ``1`` or ``true``, or when it is unset (or
+empty) and ``CI`` is set; ``DIVNET_FAST=0`` (or ``false``) turns it off even in CI. Any
+other value is an error, not a guess. Relative paths are taken from the current
+directory.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_TRUE = {"1", "true"}
+_FALSE = {"0", "false"}
 
 
 def _dir(variable: str, default: str) -> Path:
@@ -47,12 +48,11 @@ def results_dir() -> Path:
 
 def fast_mode() -> bool:
     """True when runs should be small (``DIVNET_FAST``, or ``CI`` when that is unset)."""
-    value = os.environ.get("DIVNET_FAST")
-    if value is None:
+    value = (os.environ.get("DIVNET_FAST") or "").strip().lower()
+    if not value:
         return bool(os.environ.get("CI"))
-    value = value.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"DIVNET_FAST must be 1 or 0 (or true/false); got {value!r}")
+    raise ValueError(f"DIVNET_FAST must be 0, 1, true or false; got {os.environ['DIVNET_FAST']!r}")

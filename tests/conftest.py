@@ -39,13 +39,17 @@ def no_network(monkeypatch):
     return tried
 
 
+#: In CI (CI set, as .ci/run does) or with DIVNET_DATA set, a missing dataset is a failure.
+DATA_REQUIRED = bool(os.environ.get("CI") or os.environ.get("DIVNET_DATA"))
+
+
 def require_data(name: str):
-    """Skip when a dataset is missing on a developer's machine; fail in CI (DIVNET_DATA is set there)."""
+    """Skip when a dataset is missing on a developer's machine; fail in CI or when DIVNET_DATA is set."""
     from divnet_nb.datasets import DatasetNotFoundError, load_dataset
 
     try:
         load_dataset(name, n_train=1, n_test=1)
     except DatasetNotFoundError as exc:
-        if os.environ.get("DIVNET_DATA"):
-            pytest.fail(f"{name} is missing although DIVNET_DATA is set: {exc}")
+        if DATA_REQUIRED:
+            pytest.fail(f"{name} is missing (CI or DIVNET_DATA is set, so it must be there): {exc}")
         pytest.skip(f"{name} not available (set DIVNET_DATA): {exc}")

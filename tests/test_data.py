@@ -18,6 +18,7 @@ from pathlib import Path
 import naive
 import numpy as np
 import pytest
+from conftest import DATA_REQUIRED
 from sklearn.datasets import load_digits
 from torchvision.datasets import CIFAR10, MNIST
 
@@ -50,7 +51,7 @@ CIFAR_TRAIN_MEAN = [0.49139968, 0.48215841, 0.44653091]  # per RGB channel, pixe
 
 # The real data folder, read before any test points DIVNET_DATA elsewhere.
 REAL_DATA = paths.data_dir()
-IN_CI = bool(os.environ.get("DIVNET_DATA"))
+IN_CI = DATA_REQUIRED
 
 
 def real_data(*relative: str) -> Path:
@@ -59,7 +60,7 @@ def real_data(*relative: str) -> Path:
     if missing:
         what = f"{', '.join(missing)} not found in {REAL_DATA}"
         if IN_CI:
-            pytest.fail(f"{what}, although DIVNET_DATA is set: the real data must be there")
+            pytest.fail(f"{what}, although CI or DIVNET_DATA is set: the real data must be there")
         pytest.skip(f"{what}; set DIVNET_DATA to a folder holding the datasets")
     return REAL_DATA
 

@@ -233,3 +233,41 @@ W0 = np.ones((4, 2))
 def test_bad_input_raises_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_a_near_singular_block_from_float32_activations_is_reported():
+    """Activations in float32, neuron 2 = neuron 0 + neuron 1 up to float32 rounding.
+
+    Accumulated in float64 (what the pipeline does by default) the Gram block of the
+    three is as near-singular as the activations are (condition ~1e14), and fusion
+    says so; products formed in float32 blur it to a condition ~1e8 and it would be
+    solved silently. This is why layer statistics are accumulated in float64.
+    """
+    import torch
+
+    rng = np.random.default_rng(3)
+    A = rng.random((20000, 4)).astype(np.float32)
+    A[:, 2] = A[:, 0] + A[:, 1]
+    W = rng.standard_normal((4, 3))
+    exact = GramAccumulator().update(torch.from_numpy(A).double())
+    with pytest.warns(FusionWarning, match="G_SS is singular"):
+        fuse_from_gram(exact, [0, 1, 2], W)
+    blurred = GramAccumulator().update(torch.from_numpy(A))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FusionWarning)
+        fuse_from_gram(blurred, [0, 1, 2], W)  # no warning: the singularity is hidden
+
+
+def test_layer_statistics_accumulate_in_float64_by_default():
+    import torch
+
+    from divnet_nb.nets import MLP
+    from divnet_nb.pruning import collect_activations, layer_statistics
+
+    net = MLP((30, 40, 10), seed=0)
+    X = np.random.default_rng(0).random((5000, 30)).astype(np.float32)
+    A = collect_activations(net, 0, X).astype(np.float64)  # the float32 activations, exactly
+    np.testing.assert_allclose(layer_statistics(net, 0, X).gram, A.T @ A, rtol=1e-13)
+    fast = layer_statistics(net, 0, X, dtype=None).gram  # float32 products
+    assert np.abs(fast - A.T @ A).max() / np.abs(A.T @ A).max() > 1e-10
+    assert torch.get_default_dtype() == torch.float32

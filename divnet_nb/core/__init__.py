@@ -12,62 +12,37 @@
   by every public function).
 
 Everything listed in ``__all__`` is re-exported by :mod:`divnet_nb` itself, so
-``import divnet_nb as dn; dn.rbf_kernel(A)`` is the usual spelling.
+``import divnet_nb as dn; dn.rbf_kernel(A)`` is the usual spelling. Names are loaded on
+first use (:mod:`lazy_loader`), so a module that needs only the input checks does not
+pay for Numba's start-up.
 """
 
-from .dpp import (
-    Eigendecomposition,
-    ScaledKernel,
-    eigendecompose,
-    expected_size,
-    inclusion_probabilities,
-    log_elementary_symmetric,
-    log_likelihood,
-    marginal_kernel,
-    scale_to_size,
-    scaling_factor,
-)
-from .fuse import FusionWarning, fuse, fuse_from_gram, fusion_coefficients
-from .kernel import (
-    GramAccumulator,
-    default_beta,
-    gram,
-    rbf_kernel,
-    rbf_kernel_from_gram,
-)
-from .sample import (
-    best_of,
-    greedy_map,
-    sample_dpp,
-    sample_kdpp,
-    sample_projection,
-    select_eigenvectors,
-)
+import lazy_loader as lazy
 
-__all__ = [
-    "Eigendecomposition",
-    "FusionWarning",
-    "GramAccumulator",
-    "ScaledKernel",
-    "best_of",
-    "default_beta",
-    "eigendecompose",
-    "expected_size",
-    "fuse",
-    "fuse_from_gram",
-    "fusion_coefficients",
-    "gram",
-    "greedy_map",
-    "inclusion_probabilities",
-    "log_elementary_symmetric",
-    "log_likelihood",
-    "marginal_kernel",
-    "rbf_kernel",
-    "rbf_kernel_from_gram",
-    "sample_dpp",
-    "sample_kdpp",
-    "sample_projection",
-    "scale_to_size",
-    "scaling_factor",
-    "select_eigenvectors",
-]
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "dpp": [
+            "Eigendecomposition",
+            "ScaledKernel",
+            "eigendecompose",
+            "expected_size",
+            "inclusion_probabilities",
+            "log_elementary_symmetric",
+            "log_likelihood",
+            "marginal_kernel",
+            "scale_to_size",
+            "scaling_factor",
+        ],
+        "fuse": ["FusionWarning", "fuse", "fuse_from_gram", "fusion_coefficients"],
+        "kernel": ["GramAccumulator", "default_beta", "gram", "rbf_kernel", "rbf_kernel_from_gram"],
+        "sample": [
+            "best_of",
+            "greedy_map",
+            "sample_dpp",
+            "sample_kdpp",
+            "sample_projection",
+            "select_eigenvectors",
+        ],
+    },
+)

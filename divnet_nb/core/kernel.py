@@ -30,6 +30,7 @@ import numpy as np
 
 from ._config import jit
 from ._validate import as_float_array, as_positive_real, is_int, raise_not_finite
+from .constants import BETA_NUMERATOR, DEFAULT_EPS
 
 __all__ = [
     "BETA_NUMERATOR",
@@ -43,11 +44,6 @@ __all__ = [
 
 #: Rows per float32 BLAS block; block products are accumulated in float64.
 BLOCK_ROWS = 2048
-
-#: The paper's bandwidth is beta = BETA_NUMERATOR / |T| (section 2.1.1).
-BETA_NUMERATOR = 10.0
-#: The paper's diagonal perturbation (section 2.1.1).
-DEFAULT_EPS = 0.01
 
 
 def default_beta(n_samples: int) -> float:

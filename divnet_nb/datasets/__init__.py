@@ -18,8 +18,16 @@ flattened in C order; labels are int64. Each dataset module registers itself wit
 """
 
 from . import digits, mnist, mnist_rot, cifar10  # noqa: F401, I001 - registration order
-from ._common import Dataset, DatasetNotFoundError
-from .registry import DatasetSource, dataset_names, load_dataset, register_dataset, status, title
+from ._common import Dataset, DatasetError, DatasetNotFoundError
+from .registry import (
+    DatasetSource,
+    dataset_names,
+    load_dataset,
+    register_dataset,
+    splits,
+    status,
+    title,
+)
 
 #: The registered datasets' names (the ``--dataset`` choices of the command line).
 DATASETS = dataset_names()
@@ -27,11 +35,13 @@ DATASETS = dataset_names()
 __all__ = [
     "DATASETS",
     "Dataset",
+    "DatasetError",
     "DatasetNotFoundError",
     "DatasetSource",
     "dataset_names",
     "load_dataset",
     "register_dataset",
+    "splits",
     "status",
     "title",
 ]

@@ -30,7 +30,9 @@ from ..core._validate import as_size
 
 __all__ = [
     "DOWNLOAD_TIMEOUT",
+    "REPLACE",
     "Dataset",
+    "DatasetError",
     "DatasetNotFoundError",
     "RawArrays",
     "array_sha256",
@@ -46,6 +48,19 @@ __all__ = [
 
 #: Seconds torchvision may wait on the network per socket operation when downloading.
 DOWNLOAD_TIMEOUT = 20.0
+
+#: How to fix a corrupt dataset file; ends every DatasetError message.
+REPLACE = (
+    "Replace it with the original file (or delete it, and torchvision downloads it again "
+    "when the machine is online), or point DIVNET_DATA to a folder that holds the originals."
+)
+
+
+class DatasetError(ValueError):
+    """A dataset file is there but is not what it should be (corrupt, truncated, another file).
+
+    The message names the file, what is wrong with it and how to fix it.
+    """
 
 
 class DatasetNotFoundError(FileNotFoundError):

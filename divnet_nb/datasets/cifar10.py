@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import RawArrays, array_sha256, describe, download
+from ._common import REPLACE, DatasetError, RawArrays, array_sha256, describe, download
 from .registry import DatasetSource, register_dataset
 
 __all__ = ["SHA256", "load_raw", "files_present"]
@@ -69,9 +69,9 @@ def _cifar_from_torchvision(root: Path, batches: Path) -> RawArrays:
             for name, md5 in files:  # say which file failed
                 actual = calculate_md5(batches / name) if (batches / name).is_file() else "missing"
                 if actual != md5:
-                    raise ValueError(
+                    raise DatasetError(
                         f"{batches / name} is corrupt or not the original CIFAR-10 file: its md5 "
-                        f"is {actual}, torchvision's list expects {md5}"
+                        f"is {actual}, torchvision's list expects {md5}. {REPLACE}"
                     ) from None
             raise
         arrays += [np.asarray(ds.data), np.asarray(ds.targets, dtype=np.int64)]
@@ -83,27 +83,36 @@ def _cifar_from_torchvision(root: Path, batches: Path) -> RawArrays:
 def _cifar_from_npz(path: Path) -> RawArrays:
     """Read a Keras-layout CIFAR-10 .npz and check each array's sha256."""
     arrays = {}
-    with np.load(path, allow_pickle=False) as npz:
-        missing = [key for key in SHA256 if key not in npz.files]
-        if missing:
-            raise ValueError(f"{path} lacks the arrays {missing}; it holds {npz.files}")
-        for key in SHA256:
-            arrays[key] = npz[key]
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in SHA256 if key not in npz.files]
+            if missing:
+                raise DatasetError(
+                    f"{path} lacks the arrays {missing}; it holds {npz.files}. {REPLACE}"
+                )
+            for key in SHA256:
+                arrays[key] = npz[key]
+    except DatasetError:
+        raise
+    except Exception as exc:  # BadZipFile, a truncated member, a pickled array: all unreadable
+        raise DatasetError(
+            f"{path} cannot be read as an .npz file ({type(exc).__name__}: {exc}). {REPLACE}"
+        ) from None
     for key, a in arrays.items():
         if key.startswith("y") and a.dtype.kind in "iu" and a.shape in ((len(a),), (len(a), 1)):
             if a.size and (a.min() < 0 or a.max() > 9):
-                raise ValueError(f"{key} in {path} holds labels outside 0-9")
+                raise DatasetError(f"{key} in {path} holds labels outside 0-9. {REPLACE}")
             a = arrays[key] = a.reshape(-1).astype(np.uint8)  # the hashed form
         if a.shape != _SHAPES[key] or (key.startswith("x") and a.dtype != np.uint8):
-            raise ValueError(
+            raise DatasetError(
                 f"{key} in {path} must be {'uint8' if key.startswith('x') else 'integer'} with "
-                f"shape {_SHAPES[key]}; got {describe(a)}"
+                f"shape {_SHAPES[key]}; got {describe(a)}. {REPLACE}"
             )
         actual = array_sha256(a)
         if actual != SHA256[key]:
-            raise ValueError(
+            raise DatasetError(
                 f"{key} in {path} is not the canonical CIFAR-10 array: sha256 of its bytes is "
-                f"{actual}, expected {SHA256[key]}"
+                f"{actual}, expected {SHA256[key]}. {REPLACE}"
             )
     return RawArrays(
         arrays["x_train"],
@@ -123,4 +132,4 @@ def files_present(root: Path) -> str | None:
     return f"CIFAR-10 npz in {root / NPZ}" if (root / NPZ).is_file() else None
 
 
-register_dataset(DatasetSource("cifar10", "CIFAR-10", load_raw, files_present))
+register_dataset(DatasetSource("cifar10", "CIFAR-10", load_raw, files_present, (50000, 10000)))

@@ -51,6 +51,11 @@ def load_raw(root: Path) -> RawArrays:
 
 register_dataset(
     DatasetSource(
-        "digits", "scikit-learn digits", load_raw, lambda root: _WHERE, verify_by_loading=False
+        "digits",
+        "scikit-learn digits",
+        load_raw,
+        lambda root: _WHERE,
+        (1797 - N_TEST, N_TEST),
+        verify_by_loading=False,
     )
 )

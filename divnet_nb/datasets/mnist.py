@@ -17,14 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import RawArrays, download
+from ._common import REPLACE, DatasetError, RawArrays, download
 from .registry import DatasetSource, register_dataset
 
-__all__ = ["FILES", "load_raw", "files_present"]
+__all__ = ["FILES", "UNCOMPRESSED_MD5", "load_raw", "files_present"]
 
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+#: md5 of the four original files after gunzip (torchvision lists only the .gz files').
+UNCOMPRESSED_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 _IDX_IMAGES, _IDX_LABELS = 2051, 2049  # magic numbers of the IDX headers
 
@@ -48,9 +55,23 @@ def load_raw(root: Path) -> RawArrays:
     return _mnist_from_torchvision(root, raw_dir)
 
 
+def _gunzip(path: Path, data: bytes) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as exc:
+        raise DatasetError(f"{path} is not a readable gzip file ({exc}). {REPLACE}") from None
+
+
 def _mnist_from_torchvision(root: Path, raw_dir: Path) -> RawArrays:
     from torchvision.datasets import MNIST
 
+    for name, md5 in UNCOMPRESSED_MD5.items():  # torchvision reads them without a check
+        actual = hashlib.md5((raw_dir / name).read_bytes(), usedforsecurity=False).hexdigest()
+        if actual != md5:
+            raise DatasetError(
+                f"{raw_dir / name} is corrupt or not the original MNIST file: its md5 is "
+                f"{actual}, the original's is {md5}. {REPLACE}"
+            )
     arrays = []
     for train in (True, False):
         ds = MNIST(root, train=train, download=False)
@@ -83,29 +104,33 @@ def _read_idx_gz(path: Path, md5: str) -> np.ndarray:
     data = path.read_bytes()
     actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
     if actual != md5:
-        raise ValueError(
+        raise DatasetError(
             f"{path} is corrupt or not the original MNIST file: its md5 is {actual}, "
-            f"torchvision's list expects {md5}. Replace it with the original file."
+            f"torchvision's list expects {md5}. {REPLACE}"
         )
-    raw = gzip.decompress(data)
+    raw = _gunzip(path, data)
     (magic,) = struct.unpack(">I", raw[:4])
     if magic == _IDX_IMAGES:
         shape, offset = struct.unpack(">III", raw[4:16]), 16
     elif magic == _IDX_LABELS:
         shape, offset = struct.unpack(">I", raw[4:8]), 8
     else:
-        raise ValueError(f"{path} is not an IDX file of uint8 images or labels (magic {magic})")
+        raise DatasetError(
+            f"{path} is not an IDX file of uint8 images or labels (magic {magic}). {REPLACE}"
+        )
     if len(raw) != offset + math.prod(shape):
-        raise ValueError(f"{path} holds {len(raw) - offset} data bytes; its header says {shape}")
+        raise DatasetError(
+            f"{path} holds {len(raw) - offset} data bytes; its header says {shape}. {REPLACE}"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
 
 
 def _check_mnist_shapes(x_train, y_train, x_test, y_test, where: Path) -> None:
     for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
         if x.shape[1:] != (28, 28) or y.shape != (len(x),):
-            raise ValueError(
+            raise DatasetError(
                 f"MNIST {split} files in {where} hold images {x.shape} and labels {y.shape}; "
-                f"expected (n, 28, 28) and (n,)"
+                f"expected (n, 28, 28) and (n,). {REPLACE}"
             )
 
 
@@ -120,4 +145,4 @@ def files_present(root: Path) -> str | None:
     return None
 
 
-register_dataset(DatasetSource("mnist", "MNIST", load_raw, files_present))
+register_dataset(DatasetSource("mnist", "MNIST", load_raw, files_present, (60000, 10000)))

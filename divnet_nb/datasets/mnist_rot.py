@@ -24,12 +24,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.ndimage
 
 from .. import paths
 from .._io import atomic_write
 from . import mnist
-from ._common import DatasetNotFoundError, RawArrays, is_writable
+from ._common import REPLACE, DatasetError, DatasetNotFoundError, RawArrays, is_writable
 from .registry import DatasetSource, register_dataset
 
 __all__ = ["MNIST_ROT_SEED", "MNIST_ROT_SIZES", "load_mnist_rot"]
@@ -85,14 +84,21 @@ def _read_amat(path: Path, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     The pixels are kept in file order and read as a 28 x 28 image row by row,
     as the usual readers of these files do.
     """
-    table = np.loadtxt(path, dtype=np.float64, ndmin=2)
+    try:
+        table = np.loadtxt(path, dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise DatasetError(f"{path} is not a table of numbers ({exc}). {REPLACE}") from None
     if table.shape != (n_rows, 785):
-        raise ValueError(f"{path} must hold {n_rows} rows of 785 numbers; got {table.shape}")
+        raise DatasetError(
+            f"{path} must hold {n_rows} rows of 785 numbers; got {table.shape}. {REPLACE}"
+        )
     x, label = table[:, :784], table[:, 784]
     if not (np.all(x >= 0) and np.all(x <= 1)):
-        raise ValueError(f"{path} holds pixel values outside [0, 1]")
+        raise DatasetError(f"{path} holds pixel values outside [0, 1]. {REPLACE}")
     if not np.all((label == np.round(label)) & (label >= 0) & (label <= 9)):
-        raise ValueError(f"{path} holds labels that are not integers 0-9 in its last column")
+        raise DatasetError(
+            f"{path} holds labels that are not integers 0-9 in its last column. {REPLACE}"
+        )
     return x.astype(np.float32), label.astype(np.int64)
 
 
@@ -185,6 +191,8 @@ def _rotate_images(images: np.ndarray, angles: np.ndarray) -> np.ndarray:
     clipped to [0, 1] and returned as float32. (This replaced a hand-written
     rotation; on the 62000 rebuilt digits the two agree bit for bit in float32.)
     """
+    import scipy.ndimage  # here, not at the top: the command line lists datasets without it
+
     images = np.asarray(images, dtype=np.float64)
     out = np.empty(images.shape, dtype=np.float32)
     for i, (image, angle) in enumerate(
@@ -259,6 +267,7 @@ register_dataset(
         "MNIST_ROT",
         load_mnist_rot,
         files_present,
+        (MNIST_ROT_SIZES[0], MNIST_ROT_SIZES[2]),
         verify_by_loading=False,
         absent="rebuilt from MNIST on first use (the official files are not here)",
     )

@@ -25,7 +25,15 @@ from ._common import (
     subset_index,
 )
 
-__all__ = ["DatasetSource", "register_dataset", "dataset_names", "load_dataset", "status"]
+__all__ = [
+    "DatasetSource",
+    "dataset_names",
+    "load_dataset",
+    "register_dataset",
+    "splits",
+    "status",
+    "title",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,9 @@ class DatasetSource:
     present : callable
         ``present(root) -> str | None``: where the files are, or None; a presence
         check only, nothing is read.
+    splits : (int, int)
+        Sizes of the whole training and test sets, so that requests for subsets can
+        be checked before anything is read.
     verify_by_loading : bool
         Whether :func:`status` with ``verify=True`` loads the dataset to check its
         checksums (False for a dataset whose loading would build it).
@@ -56,6 +67,7 @@ class DatasetSource:
     title: str
     load_raw: Callable[[Path], RawArrays]
     present: Callable[[Path], str | None]
+    splits: tuple[int, int]
     verify_by_loading: bool = True
     absent: str | None = None
 
@@ -74,6 +86,11 @@ def register_dataset(source: DatasetSource) -> DatasetSource:
 def dataset_names() -> tuple[str, ...]:
     """The registered datasets, in the order they were registered."""
     return tuple(_SOURCES)
+
+
+def splits(name: str) -> tuple[int, int]:
+    """(training, test) set sizes of a registered dataset, known without reading it."""
+    return _source(name).splits
 
 
 def title(name: str) -> str:

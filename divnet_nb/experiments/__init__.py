@@ -9,33 +9,27 @@
 
 The compared variants come from the method registry (:func:`divnet_nb.pruning.variants`);
 ``VARIANTS`` are the paper's six (k-DPP, random, importance; each without and with fusion).
+Names are loaded on first use (:mod:`lazy_loader`): reading the settings imports no torch.
 """
 
-from ..pruning.registry import Variant, variants
-from .claims import check_claims
-from .experiment import Experiment, fusion_warnings, reproduce
-from .settings import FAST, Settings, kernel_subset, layer_grid, settings_for
-from .sweeps import layer_sweep
-from .tables import table2
+import lazy_loader as lazy
+
+from ..pruning.registry import Variant as Variant
+from ..pruning.registry import variants
+
+__getattr__, __dir__, _lazy_all = lazy.attach(
+    __name__,
+    submod_attrs={
+        "claims": ["check_claims"],
+        "experiment": ["Experiment", "fusion_warnings", "reproduce"],
+        "settings": ["FAST", "Settings", "kernel_subset", "layer_grid", "settings_for"],
+        "sweeps": ["layer_sweep"],
+        "tables": ["table2"],
+    },
+)
 
 #: The paper's six variants; ``VARIANT["dpp+fuse"]`` is DivNet.
 VARIANTS = variants()
 VARIANT = {v.key: v for v in VARIANTS}
 
-__all__ = [
-    "FAST",
-    "VARIANT",
-    "VARIANTS",
-    "Experiment",
-    "Settings",
-    "Variant",
-    "check_claims",
-    "fusion_warnings",
-    "kernel_subset",
-    "layer_grid",
-    "layer_sweep",
-    "reproduce",
-    "settings_for",
-    "table2",
-    "variants",
-]
+__all__ = sorted([*_lazy_all, "VARIANT", "VARIANTS", "Variant", "variants"])

@@ -22,19 +22,22 @@ import warnings
 
 import numpy as np
 
+from .. import __version__
 from ..core.dpp import expected_size
 from ..core.fuse import FusionWarning
 from ..datasets import load_dataset
 from ..nets.evaluate import error_rate
-from ..nets.mlp import table1_sizes
+from ..nets.table1 import table1_sizes
 from ..pruning.apply import apply_pruning, prune_network
+from ..pruning.layer_data import LayerData
 from ..pruning.neurons import select_neurons
 from ..pruning.registry import variants as variants_of
-from ..pruning.statistics import LayerData, layer_statistics
+from ..pruning.statistics import layer_statistics
 from ..training.cache import checkpoint_path, train_instances
 from .claims import check_claims
 from .settings import Settings, kernel_subset, layer_grid, settings_for
-from .sweeps import layer_sweep
+from .store import ResultStore
+from .sweeps import layer_sweep, method_stream
 from .tables import table2
 
 __all__ = ["Experiment", "fusion_warnings", "reproduce"]
@@ -88,6 +91,9 @@ class Experiment:
         Default :func:`settings_for` (fast when ``DIVNET_FAST`` or ``CI`` is set).
     progress : bool
         Progress bars and one-line messages on stderr.
+    store_root : path, optional
+        Where finished parts of :meth:`results` are kept (:class:`~.store.ResultStore`),
+        so that an interrupted run resumes; None keeps nothing.
 
     Examples
     --------
@@ -96,7 +102,14 @@ class Experiment:
     >>> table = exp.table2()                             # Table 2 data      # doctest: +SKIP
     """
 
-    def __init__(self, dataset: str, settings: Settings | None = None, *, progress: bool = True):
+    def __init__(
+        self,
+        dataset: str,
+        settings: Settings | None = None,
+        *,
+        progress: bool = True,
+        store_root=None,
+    ):
         self.settings = settings or settings_for(dataset)
         if self.settings.dataset != dataset:
             raise ValueError(f"settings are for {self.settings.dataset!r}, not {dataset!r}")
@@ -108,12 +121,16 @@ class Experiment:
             dataset,
             n_train=self.settings.n_train,
             n_test=self.settings.n_test,
-            subset_seed=self.settings.seed,
+            subset_seed=self.settings.subset_seed,
         )
         self.sizes = table1_sizes(dataset)
-        self.x_kernel = kernel_subset(self.data.x_train, self.settings.n_kernel, self.settings.seed)
+        self.x_kernel = kernel_subset(
+            self.data.x_train, self.settings.n_kernel, self.settings.kernel_subset_seed
+        )
         self.fusion = {"count": 0, "max_ridge": 0.0}
         self._runs = None
+        self._store_root = store_root
+        self._store = None
 
     def _say(self, message: str) -> None:
         if self.progress:
@@ -151,62 +168,103 @@ class Experiment:
         self.fusion["count"] += summary["count"]
         self.fusion["max_ridge"] = max(self.fusion["max_ridge"], summary["max_ridge"])
 
+    @property
+    def store(self) -> ResultStore | None:
+        """The store of finished parts (None without ``store_root``)."""
+        if self._store is None and self._store_root is not None:
+            seeds = range(self.settings.seed, self.settings.seed + self.settings.instances)
+            identity = {
+                "settings": self.settings.to_dict(),
+                "networks": [
+                    checkpoint_path(self.data, self.sizes, s, self.settings.train).name
+                    for s in seeds
+                ],
+                "version": __version__,
+            }
+            self._store = ResultStore(self._store_root, identity)
+        return self._store
+
+    def _part(self, name: str, compute, stored: bool):
+        if stored and self.store is not None:
+            return self.store.part(name, compute)
+        return compute()
+
+    def _collect(self, summary: dict) -> None:
+        self.fusion["count"] += summary["count"]
+        self.fusion["max_ridge"] = max(self.fusion["max_ridge"], summary["max_ridge"])
+
+    def _sweep_one(self, i: int, layer: int, grid, variants) -> dict:
+        with fusion_warnings() as summary:
+            errors = layer_sweep(
+                self.models[i],
+                layer,
+                grid,
+                self.x_kernel,
+                self.data.x_test,
+                self.data.y_test,
+                variants=variants,
+                progress=self.progress,
+                rng_for=lambda method, s: self._rng(i, layer, method_stream(method), s),
+            )
+        return {"test_error": errors, "fusion": summary}
+
     def sweep(self, layer: int = 0, *, sizes=None, variants=None) -> dict:
         """Prune hidden layer ``layer`` alone to each size, every variant, every instance (Figures 2-8).
 
         Returns ``{"layer", "sizes", "layer_size", "test_error": {variant: [[error per size] per instance]}}``.
         """
         n = self.sizes[layer + 1]
+        stored = sizes is None and variants is None
         grid = list(sizes) if sizes is not None else layer_grid(n, self.settings.sweep_fractions)
         variants = self.variants if variants is None else tuple(variants)
         per_variant = {v.key: [] for v in variants}
-        with fusion_warnings() as summary:
-            for i, model in enumerate(self.models):
-                errs = layer_sweep(
-                    model,
-                    layer,
-                    grid,
-                    self.x_kernel,
-                    self.data.x_test,
-                    self.data.y_test,
-                    variants=variants,
-                    progress=self.progress,
-                    rng_for=lambda v, s, i=i: self._rng(i, layer, v, s),
-                )
-                for key, values in errs.items():
-                    per_variant[key].append(values)
-        self._collect(summary)
+        for i in range(self.settings.instances):
+            part = self._part(
+                f"net{i}-sweep{layer}",
+                lambda i=i: self._sweep_one(i, layer, grid, variants),
+                stored,
+            )
+            self._collect(part["fusion"])
+            for key in per_variant:
+                per_variant[key].append(part["test_error"][key])
         return {"layer": layer, "sizes": grid, "layer_size": n, "test_error": per_variant}
+
+    def _table2_one(self, i: int, fractions, variants) -> dict:
+        evaluation = {
+            "train": (self.data.x_train, self.data.y_train),
+            "test": (self.data.x_test, self.data.y_test),
+        }
+        with fusion_warnings() as summary:
+            errors = table2(
+                self.models[i],
+                fractions,
+                self.x_kernel,
+                evaluation,
+                variants=variants,
+                rng_for=lambda method, f: self._rng(i, 100, method_stream(method), f),
+                progress=self.progress,
+            )
+        return {"errors": errors, "fusion": summary}
 
     def table2(self, *, fractions=None, variants=None) -> dict:
         """Table 2: every hidden layer pruned to each fraction, every variant, every instance.
 
         Returns ``{"fractions", "errors": {variant: {"train"/"test": [[error per fraction] per instance]}}}``.
         """
+        stored = fractions is None and variants is None
         fractions = (
             list(fractions) if fractions is not None else list(self.settings.table_fractions)
         )
-        evaluation = {
-            "train": (self.data.x_train, self.data.y_train),
-            "test": (self.data.x_test, self.data.y_test),
-        }
         variants = self.variants if variants is None else tuple(variants)
-        per_variant = {v.key: {name: [] for name in evaluation} for v in variants}
-        with fusion_warnings() as summary:
-            for i, model in enumerate(self.models):
-                errs = table2(
-                    model,
-                    fractions,
-                    self.x_kernel,
-                    evaluation,
-                    variants=variants,
-                    rng_for=lambda v, f, i=i: self._rng(i, 100, v, f),
-                    progress=self.progress,
-                )
-                for key, by_set in errs.items():
-                    for name, values in by_set.items():
-                        per_variant[key][name].append(values)
-        self._collect(summary)
+        per_variant = {v.key: {"train": [], "test": []} for v in variants}
+        for i in range(self.settings.instances):
+            part = self._part(
+                f"net{i}-table2", lambda i=i: self._table2_one(i, fractions, variants), stored
+            )
+            self._collect(part["fusion"])
+            for key in per_variant:
+                for name in ("train", "test"):
+                    per_variant[key][name].append(part["errors"][key][name])
         return {"fractions": fractions, "errors": per_variant}
 
     def beta_sweep(
@@ -274,14 +332,23 @@ class Experiment:
 
     def prune_seconds(self, fraction: float = 0.5) -> list[float]:
         """Wall time of DivNet pruning every hidden layer of each instance (kernel data: ``x_kernel``)."""
-        _warm_up()
+        warmed = False
         seconds = []
-        with fusion_warnings() as summary:
-            for i, model in enumerate(self.models):
-                start = time.perf_counter()
-                prune_network(model, fraction, "dpp", True, self._rng(i, 99), data=self.x_kernel)
-                seconds.append(time.perf_counter() - start)
-        self._collect(summary)
+        for i in range(self.settings.instances):
+
+            def measure(i=i):
+                nonlocal warmed
+                if not warmed:
+                    _warm_up()
+                    warmed = True
+                with fusion_warnings():
+                    start = time.perf_counter()
+                    prune_network(
+                        self.models[i], fraction, "dpp", True, self._rng(i, 99), data=self.x_kernel
+                    )
+                    return time.perf_counter() - start
+
+            seconds.append(self._part(f"net{i}-prune-seconds", measure, fraction == 0.5))
         return seconds
 
     def instances(self) -> list[dict]:
@@ -320,6 +387,12 @@ class Experiment:
                 self._say(f"divnet-nb: layer {layer} sweep done")
         results["table2"] = self.table2()
         results["fusion_warnings"] = dict(self.fusion)
+        if self.store is not None:
+            results["parts"] = {
+                "folder": str(self.store.folder),
+                "resumed": self.store.resumed,
+                "computed": self.store.computed,
+            }
         if self.fusion["count"]:
             self._say(
                 f"divnet-nb: fusion added a ridge to a singular G_SS in {self.fusion['count']} pruned "
@@ -335,16 +408,21 @@ class Experiment:
         return results
 
 
-def reproduce(dataset: str, *, settings: Settings | None = None, progress: bool = True) -> dict:
+def reproduce(
+    dataset: str, *, settings: Settings | None = None, progress: bool = True, store_root=None
+) -> dict:
     """Train (or load) the instances, run every experiment for ``dataset`` and check the claims.
 
     Returns the results as a JSON-ready dict; :func:`divnet_nb.report.write_report`
     writes them (``results.json``, one PNG per figure, ``report.md``), as the command
-    line does.
+    line does. With ``store_root`` every finished part is kept there as it completes,
+    and a rerun with the same settings reads it instead of computing it again.
     """
     start = time.perf_counter()
-    exp = Experiment(dataset, settings, progress=progress)
+    exp = Experiment(dataset, settings, progress=progress, store_root=store_root)
     exp._say(f"divnet-nb: {exp.data!r}")
+    if exp.store is not None and exp.store.folder.is_dir():
+        exp._say(f"divnet-nb: resuming from the finished parts in {exp.store.folder}")
     results = exp.results()
     results["claims"] = check_claims(results)
     results["timing"]["total_seconds"] = time.perf_counter() - start

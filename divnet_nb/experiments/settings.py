@@ -16,7 +16,7 @@ import numpy as np
 from ..paper import TABLE1, TABLE2_FRACTIONS
 from ..paths import fast_mode
 from ..pruning.registry import DEFAULT_METHODS
-from ..training.loop import TrainConfig, default_config
+from ..training.config import TrainConfig, default_config
 
 __all__ = ["Settings", "FAST", "settings_for", "kernel_subset", "layer_grid"]
 
@@ -27,6 +27,12 @@ class Settings:
 
     ``methods`` are registered neuron methods; each is compared without and with
     fusion (six variants by default).
+
+    Seeds: network ``i`` is trained with seed ``seed + i``; the data subsets (fast mode,
+    ``n_train``/``n_test``) are drawn with ``data_seed`` and the kernel subset
+    (``n_kernel``) with ``kernel_seed``, both ``seed`` when not given; every pruning
+    draw comes from :class:`numpy.random.SeedSequence` of ``seed`` and its coordinates
+    (network, layer, method, size).
     """
 
     dataset: str
@@ -41,6 +47,18 @@ class Settings:
     fast: bool = False
     train: TrainConfig = field(default_factory=TrainConfig)
     methods: tuple[str, ...] = DEFAULT_METHODS
+    data_seed: int | None = None
+    kernel_seed: int | None = None
+
+    @property
+    def subset_seed(self) -> int:
+        """Seed of the data subsets: ``data_seed``, else ``seed``."""
+        return self.seed if self.data_seed is None else self.data_seed
+
+    @property
+    def kernel_subset_seed(self) -> int:
+        """Seed of the kernel subset: ``kernel_seed``, else ``seed``."""
+        return self.seed if self.kernel_seed is None else self.kernel_seed
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

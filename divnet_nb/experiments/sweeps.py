@@ -2,24 +2,27 @@
 
 :func:`layer_sweep` prunes ``layer`` of one network (the other layers intact) to each
 size with each variant (a registered neuron method, with or without fusion) and
-measures the test error; the layer's statistics (Gram matrix, kernel,
-eigendecomposition) are computed once and shared by every variant and size.
+measures the test error. The design is paired: one selection per (method, size), scored
+with and without fusion, and random streams keyed by the method's name
+(:func:`method_stream`).
 """
 
 from __future__ import annotations
 
 import sys
+import zlib
 
 import numpy as np
 from tqdm import tqdm
 
 from ..nets.evaluate import error_rate
 from ..pruning.apply import apply_pruning
+from ..pruning.layer_data import LayerData
 from ..pruning.neurons import select_neurons
 from ..pruning.registry import get_method, variants
-from ..pruning.statistics import LayerData, importance_scores, layer_statistics, outgoing_weights
+from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
 
-__all__ = ["layer_sweep", "progress_bar"]
+__all__ = ["layer_sweep", "method_stream", "progress_bar"]
 
 
 def progress_bar(total: int, desc: str, progress: bool):
@@ -38,6 +41,16 @@ def with_needs(model, layer: int, layer_data: LayerData, variant_list) -> LayerD
     )
 
 
+def method_stream(method: str) -> int:
+    """A stable integer for a method's name: the coordinate that keys its random stream.
+
+    Random draws are keyed by the *selection method*, not by the variant, so the fused
+    and unfused variants of a method are scored on the same selections (a paired
+    design), and adding or removing another method changes no draw.
+    """
+    return zlib.crc32(method.encode("utf-8"))
+
+
 def layer_sweep(
     model,
     layer: int,
@@ -53,24 +66,30 @@ def layer_sweep(
 ) -> dict[str, list[float]]:
     """Error on ``(x_eval, y_eval)`` after pruning ``layer`` alone to each size, per variant.
 
+    For each selection method and size one selection is drawn, with the generator
+    ``rng_for(method, size_index)``, and scored with and without fusion as the
+    variants ask: the two variants of a method differ only by the fusion. The layer's
+    statistics (Gram matrix, kernel, eigendecomposition) are computed once and shared.
     ``variants`` default to the six of the paper's comparison
-    (:func:`divnet_nb.pruning.variants`). ``rng_for(variant_index, size_index)`` gives
-    each draw its generator.
+    (:func:`divnet_nb.pruning.variants`).
     """
     variant_list = tuple(variants) if variants is not None else _default_variants()
     layer_data = layer_data or LayerData(layer_statistics(model, layer, x_kernel))
     layer_data = with_needs(model, layer, layer_data, variant_list)
-    rng_for = rng_for or (lambda v, s: np.random.default_rng([v, s]))
+    rng_for = rng_for or (lambda method, s: np.random.default_rng([method_stream(method), s]))
     errors: dict[str, list[float]] = {v.key: [] for v in variant_list}
+    methods = list(dict.fromkeys(v.method for v in variant_list))
     bar = progress_bar(len(variant_list) * len(sizes), f"layer {layer} sweep", progress)
-    for vi, variant in enumerate(variant_list):
+    for method in methods:
+        fused_or_not = [v for v in variant_list if v.method == method]
         for si, k in enumerate(sizes):
-            keep = select_neurons(variant.method, int(k), layer_data, rng=rng_for(vi, si))
-            pruned = apply_pruning(
-                model, layer, keep, layer_data.stats if variant.reweight else None
-            )
-            errors[variant.key].append(error_rate(pruned, x_eval, y_eval))
-            bar.update(1)
+            keep = select_neurons(method, int(k), layer_data, rng=rng_for(method, si))
+            for variant in fused_or_not:
+                pruned = apply_pruning(
+                    model, layer, keep, layer_data.stats if variant.reweight else None
+                )
+                errors[variant.key].append(error_rate(pruned, x_eval, y_eval))
+                bar.update(1)
     bar.close()
     return errors
 

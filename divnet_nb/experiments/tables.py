@@ -6,9 +6,10 @@ import numpy as np
 
 from ..nets.evaluate import error_rate
 from ..pruning.apply import prune_network
+from ..pruning.layer_data import LayerData
 from ..pruning.registry import variants as default_variants
-from ..pruning.statistics import LayerData, layer_statistics
-from .sweeps import progress_bar
+from ..pruning.statistics import layer_statistics
+from .sweeps import method_stream, progress_bar
 
 __all__ = ["table2"]
 
@@ -28,15 +29,18 @@ def table2(
     ``evaluation`` maps a name ("train", "test") to ``(X, y)``. Returns
     ``{variant: {name: [error at each fraction]}}``. A fraction of 1 is the unpruned
     network (the same for every variant); the first layer's statistics are shared.
-    ``rng_for(variant_index, fraction_index)`` gives each pruning its generator.
+    ``rng_for(method, fraction_index)`` gives the pruning its generator; the fused and
+    unfused variants of a method get generators from the same seed, so their first
+    layers keep the same neurons (deeper layers see different activations, hence
+    different kernels, once the first layer is fused).
     """
     variant_list = tuple(variants) if variants is not None else default_variants()
     first = LayerData(layer_statistics(model, 0, x_kernel))
-    rng_for = rng_for or (lambda v, f: np.random.default_rng([v, f]))
+    rng_for = rng_for or (lambda method, f: np.random.default_rng([method_stream(method), f]))
     full = {name: error_rate(model, X, y) for name, (X, y) in evaluation.items()}
     out = {v.key: {name: [] for name in evaluation} for v in variant_list}
     bar = progress_bar(len(variant_list) * len(fractions), "table 2", progress)
-    for vi, variant in enumerate(variant_list):
+    for variant in variant_list:
         for fi, fraction in enumerate(fractions):
             if fraction >= 1.0:
                 errs = full
@@ -46,7 +50,7 @@ def table2(
                     fraction,
                     variant.method,
                     variant.reweight,
-                    rng_for(vi, fi),
+                    rng_for(variant.method, fi),
                     data=x_kernel,
                     first_layer_data=first,
                 )

@@ -3,21 +3,20 @@
 * :mod:`.mlp` - :class:`MLP` (sigmoid hidden layers, logits out) and :func:`table1_sizes`;
 * :mod:`.sites` - :class:`LayerSite`: a producer -> activation -> consumer triple that
   every pruning family reads activations through and shrinks or masks through;
-* :mod:`.evaluate` - :func:`error_rate`, the one measurement every experiment reports.
+* :mod:`.evaluate` - :func:`error_rate`, the one measurement every experiment reports;
+* :mod:`.table1` - :func:`table1_sizes` (no torch: the command line checks sizes with it).
+
+Names are loaded on first use (:mod:`lazy_loader`).
 """
 
-from .evaluate import as_tensor, default_device, error_rate
-from .mlp import MLP, table1_sizes
-from .sites import DenseSite, LayerSite, find_sites, site_for
+import lazy_loader as lazy
 
-__all__ = [
-    "MLP",
-    "DenseSite",
-    "LayerSite",
-    "as_tensor",
-    "default_device",
-    "error_rate",
-    "find_sites",
-    "site_for",
-    "table1_sizes",
-]
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "evaluate": ["as_tensor", "default_device", "error_rate"],
+        "mlp": ["MLP"],
+        "table1": ["table1_sizes"],
+        "sites": ["DenseSite", "LayerSite", "find_sites", "site_for"],
+    },
+)

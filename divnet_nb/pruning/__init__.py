@@ -2,65 +2,52 @@
 
 * :mod:`.registry` - :func:`register_method` declares a method (name, kind, label, plot
   style, what it needs); experiments, report and command line read it from there;
-* :mod:`.statistics` - a layer's statistics (:class:`LayerData`), read through its site;
+* :mod:`.layer_data` - a layer's statistics as rules see them (:class:`LayerData`);
 * :mod:`.neurons` - the ``neuron`` kind: DivNet's k-DPP and the baselines;
+* :mod:`.statistics` - reading a layer's statistics from a network, through its site;
 * :mod:`.apply` - physical removal of neurons, with or without fusion (eqs. 3-4);
 * :mod:`.edges` - the ``edge`` kind: masks over each unit's incoming weights;
 * :mod:`.gating` - the ``gate`` kind: gates trained with a penalty, then cut out.
 
-A new family is one new module that registers its methods, plus its import here.
+A new family is one new module that registers its methods, plus its import here. The
+registry and the neuron rules are imported at once (they need no torch, so the command
+line can check a method name in a fraction of a second); everything else is loaded on
+first use (:mod:`lazy_loader`).
 """
 
-from . import neurons  # noqa: F401 - registers the neuron methods
-from .apply import apply_pruning, next_layer_error, prune_layer, prune_network, sizes_for_fraction
-from .edges import EdgeData, count_parameters, edge_statistics, prune_edges, select_edges
-from .gating import GatedNetwork, UnitGate, train_gated, wrap_with_gates
-from .neurons import select_neurons
-from .registry import (
-    DEFAULT_METHODS,
-    Method,
-    Variant,
-    get_method,
-    method_names,
-    register_method,
-    unregister_method,
-    variants,
-)
-from .statistics import (
-    LayerData,
-    collect_activations,
-    importance_scores,
-    layer_statistics,
-    outgoing_weights,
-)
+import lazy_loader as lazy
 
-__all__ = [
-    "DEFAULT_METHODS",
-    "EdgeData",
-    "GatedNetwork",
-    "LayerData",
-    "Method",
-    "UnitGate",
-    "Variant",
-    "apply_pruning",
-    "collect_activations",
-    "count_parameters",
-    "edge_statistics",
-    "get_method",
-    "importance_scores",
-    "layer_statistics",
-    "method_names",
-    "next_layer_error",
-    "outgoing_weights",
-    "prune_edges",
-    "prune_layer",
-    "prune_network",
-    "register_method",
-    "select_edges",
-    "select_neurons",
-    "sizes_for_fraction",
-    "train_gated",
-    "unregister_method",
-    "variants",
-    "wrap_with_gates",
-]
+from . import neurons  # noqa: F401 - registers the neuron methods (no torch needed)
+
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "registry": [
+            "DEFAULT_METHODS",
+            "Method",
+            "Variant",
+            "get_method",
+            "method_names",
+            "register_method",
+            "unregister_method",
+            "variants",
+        ],
+        "layer_data": ["LayerData"],
+        "neurons": ["select_neurons"],
+        "apply": [
+            "apply_pruning",
+            "next_layer_error",
+            "prune_layer",
+            "prune_network",
+            "sizes_for_fraction",
+        ],
+        "edges": ["EdgeData", "count_parameters", "edge_statistics", "prune_edges", "select_edges"],
+        "gating": ["GatedNetwork", "UnitGate", "train_gated", "wrap_with_gates"],
+        "statistics": [
+            "collect_activations",
+            "importance_scores",
+            "layer_statistics",
+            "outgoing_weights",
+        ],
+    },
+)

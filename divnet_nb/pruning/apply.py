@@ -31,9 +31,10 @@ from ..core.fuse import fuse_from_gram
 from ..core.kernel import DEFAULT_EPS, GramAccumulator
 from ..nets.evaluate import as_tensor
 from ..nets.sites import site_for
+from .layer_data import LayerData
 from .neurons import select_neurons
 from .registry import get_method
-from .statistics import LayerData, layer_statistics
+from .statistics import layer_statistics
 
 __all__ = [
     "apply_pruning",

@@ -24,7 +24,8 @@ from torch import nn
 from ..core._validate import as_positive_real
 from ..nets.mlp import MLP
 from ..nets.sites import find_sites, site_for
-from ..training.loop import TrainConfig, TrainResult, default_config, fit
+from ..training.config import TrainConfig, default_config
+from ..training.loop import TrainResult, fit
 from .registry import get_method
 
 __all__ = ["UnitGate", "GatedNetwork", "wrap_with_gates", "train_gated"]

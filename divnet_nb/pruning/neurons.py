@@ -22,12 +22,18 @@ written elsewhere (in a notebook, in a test) is held to the same contract.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..core._validate import as_index_set, as_rng, is_int
-from ..core.sample import greedy_map, sample_dpp, sample_kdpp
 from .registry import get_method, register_method
-from .statistics import LayerData
+
+if TYPE_CHECKING:
+    from .layer_data import LayerData
+
+# The samplers are imported inside the rules: registering the rules (which the command
+# line does to check a method name) then costs no Numba start-up.
 
 __all__ = ["select_neurons"]
 
@@ -44,6 +50,8 @@ __all__ = ["select_neurons"]
 )
 def dpp(data: LayerData, k: int, rng, scale: str = "paper") -> np.ndarray:
     """DivNet's k-DPP sample, the kernel scaled to expected size k ("paper" or "exact" gamma)."""
+    from ..core.sample import sample_kdpp
+
     return sample_kdpp(data.scaled_eig(k, scale), k, rng)
 
 
@@ -58,6 +66,8 @@ def dpp(data: LayerData, k: int, rng, scale: str = "paper") -> np.ndarray:
 )
 def dpp_nonparametric(data: LayerData, k, rng) -> np.ndarray:
     """A plain DPP sample with DivNet's kernel: the bandwidth beta decides how many neurons stay."""
+    from ..core.sample import sample_dpp
+
     keep = sample_dpp(data.eig, rng)
     if keep.size == 0:
         raise ValueError("the DPP sample is empty: this beta leaves no neuron; use a smaller beta")
@@ -69,6 +79,8 @@ def dpp_nonparametric(data: LayerData, k, rng) -> np.ndarray:
 )
 def greedy(data: LayerData, k: int, rng) -> np.ndarray:
     """The greedy mode of DivNet's k-DPP (section 3.3)."""
+    from ..core.sample import greedy_map
+
     return greedy_map(data.kernel, k)
 
 

@@ -1,7 +1,8 @@
 """Figures of the paper, drawn from results: test error against kept neurons, with error bars.
 
 Figures follow the paper's: test error against the number of neurons kept in one
-hidden layer, mean over instances with error bars of one standard deviation. Colours,
+hidden layer, mean over networks with error bars of one standard deviation (ddof = 1,
+as MATLAB's ``std``). Colours,
 line styles and markers come from the method registry (recorded in the results as
 each variant's ``color``, ``linestyle`` and ``marker``), so a newly registered method
 is drawn like the others without an edit here.
@@ -13,8 +14,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from .._io import atomic_write
 from ..datasets import title
-from ..paper import TABLE2
+from ..experiments.verdicts import mean_std
+from ..paper import table2_cell
 from ..pruning.registry import Variant
 
 __all__ = [
@@ -81,17 +84,12 @@ def variant_style(key: str, described: dict | None = None) -> tuple[str, str, st
     return Variant.from_key(key).style
 
 
-def mean_std(values) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over instances (axis 0) of a (instances, points) array."""
-    arr = np.asarray(values, dtype=float)  # (instances, points)
-    return arr.mean(axis=0), arr.std(axis=0)
-
-
 def _curve(ax, x, values, style, label: str) -> None:
-    """One variant's mean over instances, with error bars of one standard deviation."""
+    """One variant's mean over networks, with error bars of one standard deviation (ddof = 1)."""
     mean, std = mean_std(values)
     color, ls, marker = style
-    ax.errorbar(x, mean, yerr=std, color=color, ls=ls, marker=marker, ms=4, capsize=3, label=label)
+    yerr = None if np.isnan(std).all() else std  # one network: no spread to draw
+    ax.errorbar(x, mean, yerr=yerr, color=color, ls=ls, marker=marker, ms=4, capsize=3, label=label)
 
 
 def plot_sweep(
@@ -132,11 +130,9 @@ def plot_table2(results: dict, ax=None):
         _curve(
             ax, fr, errs["test"], variant_style(key, described.get(key)), described[key]["label"]
         )
-    paper = TABLE2.get(results["dataset"])
-    if paper:
-        pts = [
-            (f, m, s) for f, cell in zip(fr, paper["test"], strict=False) if cell for m, s in [cell]
-        ]
+    cells = [(f, table2_cell(results["dataset"], "test", f)) for f in fr]
+    pts = [(f, *cell) for f, cell in cells if cell]
+    if pts:
         ax.errorbar(
             [p[0] for p in pts],
             [p[1] for p in pts],
@@ -161,8 +157,12 @@ def plot_table2(results: dict, ax=None):
 
 
 def save_figure(draw, path, *, figsize=(6.4, 4.2), dpi: int = 120) -> None:
-    """Draw with ``draw(ax)`` on a new figure and save it (no pyplot: any backend, notebooks untouched)."""
+    """Draw with ``draw(ax)`` on a new figure and save it as PNG, atomically.
+
+    No pyplot: any backend works and notebooks' figures are left alone.
+    """
     fig = Figure(figsize=figsize)
     draw(fig.subplots())
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    with atomic_write(path) as handle:
+        fig.savefig(handle, dpi=dpi, format="png")

@@ -11,10 +11,18 @@ import numpy as np
 
 from ..datasets import DATASETS, title
 from ..experiments.claims import check_claims
-from ..paper import TABLE2
-from .figures import FIGURES, mean_std
+from ..experiments.verdicts import LEVEL, mean_std
+from ..paper import TABLE2, table2_cell
+from .figures import FIGURES
 
-__all__ = ["NAMES", "divnet_table", "figure_files", "summarise", "variants_table"]
+__all__ = [
+    "NAMES",
+    "claims_section",
+    "divnet_table",
+    "figure_files",
+    "summarise",
+    "variants_table",
+]
 
 
 #: How reports spell each dataset.
@@ -28,15 +36,18 @@ def _optimizer(train: dict) -> str:
 
 
 def _fmt(mean, std) -> str:
-    return f"{mean:.3f} ± {std:.3f}"
+    """mean ± std, or the mean alone when the spread is undefined (one network)."""
+    return f"{mean:.3f}" if np.isnan(std) else f"{mean:.3f} ± {std:.3f}"
 
 
 def divnet_table(dataset: str, table2: dict) -> list[str]:
-    """Markdown lines: DivNet's Table 2 (mean +- std over instances) beside the paper's row."""
+    """Markdown lines: DivNet's Table 2 (mean ± std over networks, ddof = 1) beside the paper's cells.
+
+    The paper's cells are looked up by fraction; "-" where the paper has none.
+    """
     fr = table2["fractions"]
     if "dpp+fuse" not in table2["errors"]:
         return ["(DivNet, the k-DPP with fusion, was not among the measured variants.)"]
-    paper = TABLE2.get(dataset)
     tr_m, tr_s = mean_std(table2["errors"]["dpp+fuse"]["train"])
     te_m, te_s = mean_std(table2["errors"]["dpp+fuse"]["test"])
     lines = [
@@ -45,8 +56,8 @@ def divnet_table(dataset: str, table2: dict) -> list[str]:
         "|---:|---:|---:|---:|---:|---:|",
     ]
     for j, f in enumerate(fr):
-        p_tr = paper["train"][j] if paper and j < len(paper["train"]) else None
-        p_te = paper["test"][j] if paper and j < len(paper["test"]) else None
+        p_tr = table2_cell(dataset, "train", f)
+        p_te = table2_cell(dataset, "test", f)
         diff = f"{te_m[j] - p_te[0]:+.3f}" if p_te else "-"
         lines.append(
             f"| {f:.0%} | {_fmt(tr_m[j], tr_s[j])} | {_fmt(*p_tr) if p_tr else '-'} | "
@@ -56,7 +67,7 @@ def divnet_table(dataset: str, table2: dict) -> list[str]:
 
 
 def variants_table(table2: dict, labels: dict, which: str = "test") -> list[str]:
-    """Markdown lines: every variant's ``which`` error at each fraction, the best mean in bold."""
+    """Markdown lines: every variant's ``which`` error at each fraction (mean ± std, ddof = 1), the best mean in bold."""
     keys = list(table2["errors"])
     stats = {k: mean_std(table2["errors"][k][which]) for k in keys}
     lines = [
@@ -87,6 +98,7 @@ def summarise(results: dict) -> str:
         f"Data: {results['source']}.",
         "",
         f"Mode: {'fast (subsets, fewer instances and sizes)' if st['fast'] else 'full'}; "
+        f"spreads are standard deviations over networks with ddof = 1 (as MATLAB's std); "
         f"{st['instances']} instances (seeds {st['seed']}..{st['seed'] + st['instances'] - 1}); "
         f"network {'-'.join(map(str, results['sizes']))}; trained until training error < "
         f"{st['train']['threshold']:g} ({_optimizer(st['train'])}, batch {st['train']['batch_size']}); "
@@ -107,9 +119,8 @@ def summarise(results: dict) -> str:
             f"{'yes' if inst['reached'] else '**no**'} | {inst['train_seconds']:.1f} s |"
         )
     lines += ["", "## Table 2: DivNet, all hidden layers pruned to the same fraction", ""]
-    paper = TABLE2.get(ds)
     lines += divnet_table(ds, results["table2"])
-    if not paper:
+    if ds not in TABLE2:
         lines += ["", "(The paper has no Table 2 row for this dataset.)"]
     lines += [
         "",
@@ -121,32 +132,7 @@ def summarise(results: dict) -> str:
     labels = {k: v["label"] for k, v in results["variants"].items()}
     for which in ("test", "train"):
         lines += [f"{which} error:", "", *variants_table(results["table2"], labels, which), ""]
-    lines += [
-        "## The paper's claims, checked on our measurements",
-        "",
-        "Means over instances; a claim 'holds' only if it holds at every kept size listed.",
-        "",
-    ]
-    for c in results.get("claims") or check_claims(results):
-        if c["holds"] is None:
-            lines.append(f"- {c['claim']}: not checked ({c['detail']['not checked']}).")
-            continue
-        verdict = "holds" if c["holds"] else "**does not hold**"
-        where = (
-            ""
-            if c["holds"] or not c["failed_sizes"]
-            else f" (fails at {c['failed_sizes']} neurons kept)"
-        )
-        detail = "; ".join(
-            f"{k}: "
-            + (
-                ", ".join(f"{x:.3f}" for x in v)
-                if isinstance(v, list) and v and isinstance(v[0], float)
-                else (f"{v:.4f}" if isinstance(v, float) else str(v))
-            )
-            for k, v in c["detail"].items()
-        )
-        lines.append(f"- {c['claim']}: {verdict}{where}. Sizes {c['sizes']}; {detail}.")
+    lines += claims_section(results.get("claims") or check_claims(results))
     fw = results.get("fusion_warnings", {"count": 0})
     lines += [
         "",
@@ -175,6 +161,53 @@ def summarise(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _interval(low: float, high: float) -> str:
+    return (
+        f"[{low:+.4f}, {high:+.4f}]"
+        if np.isfinite([low, high]).all()
+        else "(none: too few networks)"
+    )
+
+
+def claims_section(claims) -> list[str]:
+    """Markdown lines: each claim's verdict, what was tested, and the interval at each kept size."""
+    lines = [
+        "## The paper's claims, checked on our measurements",
+        "",
+        f"Each claim is decided on per-network (paired) differences between variants, with "
+        f"{LEVEL:.0%} intervals: it **holds** when the interval at every kept size lies on "
+        f"the claimed side of 0, it **does not hold** when at some size the interval lies on "
+        f"the other side (each size tested at {LEVEL:.0%}, not corrected for the number of "
+        f"sizes), and otherwise it is **not resolved** with the networks we have.",
+        "",
+    ]
+    for c in claims:
+        if c["verdict"] == "not checked":
+            lines += [f"- {c['claim']}: not checked ({c['detail']['not checked']}).", ""]
+            continue
+        where = []
+        if c["failed_sizes"]:
+            where.append(f"fails at {c['failed_sizes']} kept")
+        if c["unresolved_sizes"]:
+            where.append(f"not resolved at {c['unresolved_sizes']} kept")
+        lines += [
+            f"- {c['claim']}: **{c['verdict']}**"
+            + (f" ({'; '.join(where)})" if where else "")
+            + f". Test: {c['test']}.",
+            "",
+            "  | kept | difference | mean | interval | verdict |",
+            "  |---:|---|---:|---|---|",
+        ]
+        for p in c["per_size"]:
+            for t in p["tests"]:
+                lines.append(
+                    f"  | {p['size']} | {t['difference']} ({t['claimed']}) | {t['mean']:+.4f} | "
+                    f"{_interval(*t['interval'])} | {t['verdict']} |"
+                )
+        lines.append("")
+    return lines
 
 
 def figure_files(results: dict) -> list[tuple[str, str]]:

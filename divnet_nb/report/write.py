@@ -1,10 +1,15 @@
-"""Writing the results of :func:`~divnet_nb.experiments.reproduce`: results.json, the figures, report.md."""
+"""Writing the results of :func:`~divnet_nb.experiments.reproduce`: results.json, the figures, report.md.
+
+Every file is written atomically (:func:`divnet_nb._io.atomic_write`): a reader, or a
+run stopped halfway through writing, sees the old file or the new one, never half.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from .._io import atomic_write
 from ..datasets import title
 from ..experiments.claims import check_claims
 from .figures import FIGURES, plot_sweep, plot_table2, plot_variants, save_figure, variant_style
@@ -19,7 +24,8 @@ def write_report(results: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     if "claims" not in results:
         results = dict(results, claims=check_claims(results))
-    (out_dir / "results.json").write_text(json.dumps(results, indent=1, default=float))
+    with atomic_write(out_dir / "results.json", "w") as f:
+        json.dump(results, f, indent=1, default=float)
     described = results["variants"]
     labels = {k: v["label"] for k, v in described.items()}
     styles = {k: variant_style(k, v) for k, v in described.items()}
@@ -44,5 +50,6 @@ def write_report(results: dict, out_dir: Path) -> Path:
         )
     save_figure(lambda ax: plot_table2(results, ax=ax), out_dir / "table2.png")
     report = out_dir / "report.md"
-    report.write_text(summarise(results))
+    with atomic_write(report, "w") as f:
+        f.write(summarise(results))
     return report

@@ -23,7 +23,8 @@ import torch
 from .._io import atomic_write
 from ..nets.mlp import MLP
 from ..paths import cache_dir
-from .loop import TrainConfig, TrainResult, default_config, train
+from .config import TrainConfig, default_config
+from .loop import TrainResult, train
 
 if TYPE_CHECKING:
     from ..datasets import Dataset
