@@ -156,3 +156,32 @@ def rotate(image, angle):
             bottom = pixel(r0 + 1, c0) * (1 - fc) + pixel(r0 + 1, c0 + 1) * fc
             out[r, c] = top * (1 - fr) + bottom * fr
     return out
+
+
+# ---------------------------------------------------------------- the fusion objective E(S)
+def fusion_error(A, W, keep):
+    """||(A - P_S A) W||_F^2 by one lstsq: the next layer's input change after fusion."""
+    A, W = np.asarray(A, dtype=np.float64), np.asarray(W, dtype=np.float64)
+    keep = list(keep)
+    Z = A @ W
+    if not keep:
+        return float(np.sum(Z**2))
+    coef = np.linalg.lstsq(A[:, keep], Z, rcond=None)[0]
+    return float(np.sum((Z - A[:, keep] @ coef) ** 2))
+
+
+def greedy_forward(A, W, k):
+    """Add, k times, the neuron whose addition lowers E(S) most (E recomputed from scratch)."""
+    chosen = []
+    for _ in range(k):
+        rest = [j for j in range(A.shape[1]) if j not in chosen]
+        chosen.append(min(rest, key=lambda j: fusion_error(A, W, chosen + [j])))
+    return chosen
+
+
+def greedy_backward(A, W, k):
+    """Remove, n - k times, the neuron whose removal raises E(S) least (E from scratch)."""
+    kept = list(range(A.shape[1]))
+    while len(kept) > k:
+        kept.remove(min(kept, key=lambda i: fusion_error(A, W, [j for j in kept if j != i])))
+    return sorted(kept)

@@ -8,6 +8,8 @@
 * :mod:`~divnet_nb.core.sample` - exact DPP and k-DPP samplers (spectral algorithm),
   greedy MAP and best-of-m;
 * :mod:`~divnet_nb.core.fuse` - fusing removed neurons into kept ones (eqs. 3-4);
+* :mod:`~divnet_nb.core.objective` - the fusion objective E(S) and greedy, backward,
+  swap and pivoted-Cholesky selections on it;
 * ``_config`` (the Numba flags, in one place) and ``_validate`` (input checks shared
   by every public function).
 

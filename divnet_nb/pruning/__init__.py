@@ -4,6 +4,8 @@
   style, what it needs); experiments, report and command line read it from there;
 * :mod:`.layer_data` - a layer's statistics as rules see them (:class:`LayerData`);
 * :mod:`.neurons` - the ``neuron`` kind: DivNet's k-DPP and the baselines;
+* :mod:`.rules` - more ``neuron`` rules, on the fusion objective E(S): greedy, swaps, the
+  quality-diversity k-DPP, interpolative decomposition;
 * :mod:`.statistics` - reading a layer's statistics from a network, through its site;
 * :mod:`.apply` - physical removal of neurons, with or without fusion (eqs. 3-4);
 * :mod:`.edges` - the ``edge`` kind: masks over each unit's incoming weights;
@@ -17,7 +19,7 @@ first use (:mod:`lazy_loader`).
 
 import lazy_loader as lazy
 
-from . import neurons  # noqa: F401 - registers the neuron methods (no torch needed)
+from . import neurons, rules  # noqa: F401, I001 - register the neuron methods (no torch needed)
 
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,

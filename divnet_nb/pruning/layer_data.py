@@ -44,6 +44,7 @@ class LayerData:
     importance: np.ndarray | None = None
     weights: np.ndarray | None = None
     _scaled: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -65,11 +66,38 @@ class LayerData:
             self._scaled[key] = self.eig.scaled(scaling_factor(self.eig.values, k, scale))
         return self._scaled[key]
 
+    @property
+    def gram(self) -> np.ndarray:
+        """The Gram matrix of the activations (computed once)."""
+        return self.cached("gram", lambda: self.stats.gram)
+
+    @property
+    def centred_gram(self) -> np.ndarray:
+        """The Gram matrix of the centred activations, G - s s^T / N (computed once)."""
+        from ..core.objective import centred_gram
+
+        return self.cached(
+            "centred_gram", lambda: centred_gram(self.gram, self.stats.sums, self.stats.n_samples)
+        )
+
+    def cached(self, key, compute):
+        """A value computed once per layer (and per set of outgoing weights), e.g. a greedy path."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
     def with_inputs(self, *, importance=None, weights=None) -> LayerData:
-        """A copy that shares the computed kernel and eigendecompositions, with scores or weights set."""
+        """A copy that shares the computed kernel and eigendecompositions, with scores or weights set.
+
+        Values cached from the outgoing weights (greedy paths) are shared only while the
+        weights are the same.
+        """
         new = copy.copy(self)
         if importance is not None:
             new.importance = np.asarray(importance, dtype=np.float64)
         if weights is not None:
-            new.weights = np.asarray(weights, dtype=np.float64)
+            weights = np.asarray(weights, dtype=np.float64)
+            if self.weights is None or not np.array_equal(self.weights, weights):
+                new._cache = {k: v for k, v in self._cache.items() if k in ("gram", "centred_gram")}
+            new.weights = weights
         return new
