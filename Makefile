@@ -15,7 +15,7 @@ CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 NBVAL     := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
-.PHONY: help install demo test bench lint lab notebooks clean
+.PHONY: help install demo test bench lint lab notebooks readme reference clean
 
 help:
 	@echo "make demo   - reproduce the paper's experiments on scikit-learn's digits (offline, ~1 min)"
@@ -24,6 +24,8 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make lab    - JupyterLab on notebooks/"
 	@echo "make notebooks - execute the notebook series in full mode, in place (slow: about an hour)"
+	@echo "make reference - full reproductions and leaderboards of MNIST, MNIST_ROT, CIFAR-10 into reference/ (slow: hours)"
+	@echo "make readme - regenerate the README's result tables from reference/*.json"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +64,18 @@ notebooks: $(STAMP)
 	    --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
 	done
 	$(PY) notebooks/normalize.py $(NOTEBOOKS)
+
+readme: $(STAMP)
+	$(PY) -m divnet_nb.report.readme
+
+reference: $(STAMP)
+	@for ds in mnist mnist_rot cifar10; do \
+	  $(VENV)/bin/divnet-nb reproduce --dataset $$ds --full --out results/reference-$$ds || exit 1; \
+	  $(PY) -m divnet_nb.experiments.reference results/reference-$$ds/results.json || exit 1; \
+	  $(VENV)/bin/divnet-nb leaderboard --dataset $$ds --full --out results/leaderboard-$$ds || exit 1; \
+	  $(PY) -m divnet_nb.experiments.reference results/leaderboard-$$ds/leaderboard.json || exit 1; \
+	done
+	$(PY) -m divnet_nb.report.readme
 
 clean:
 	rm -rf .coverage .coverage.* .pytest_cache .ruff_cache build *.egg-info

@@ -71,7 +71,9 @@ def main() -> None:
     print(f"  {'kernel and fusion from 10000 images':<36}  {ratio(t_sub)}")
     print("parts, first hidden layer:")
     print(f"  {'forward pass to layer 1 (the floor)':<36}  {ratio(t_forward)}")
-    print(f"  {'... plus Gram matrix and sums':<36}  {ratio(t_stats)}   (float64 products, the default)")
+    print(
+        f"  {'... plus Gram matrix and sums':<36}  {ratio(t_stats)}   (float64 products, the default)"
+    )
     print(
         f"  {'... the same, float32 products':<36}  {ratio(t_stats32)}   "
         f"(float64 costs {t_stats / t_stats32:.2f}x)"

@@ -35,6 +35,7 @@ from ..pruning.registry import variants as variants_of
 from ..pruning.statistics import layer_statistics
 from ..training.cache import checkpoint_path, train_instances
 from .claims import check_claims
+from .reference import environment
 from .settings import Settings, kernel_subset, layer_grid, settings_for
 from .store import ResultStore
 from .sweeps import layer_sweep, method_stream
@@ -378,6 +379,7 @@ class Experiment:
             "sizes": list(self.sizes),
             "variants": {v.key: v.describe() for v in self.variants},
             "instances": self.instances(),
+            "environment": environment(),
         }
         prune = self.prune_seconds()
         results["sweeps"] = {}

@@ -1,0 +1,278 @@
+"""Committed reference results, and the regression check of a reproduction against them.
+
+``reference/<dataset>.json`` holds the per-network numbers of one full reproduction
+(every Table 2 cell and every sweep point, for every network), the verdicts of the
+paper's claims, and where they came from (package versions, machine, commit). A new
+run is checked cell by cell (:func:`compare`): the means of the two runs must agree to
+
+    |ours - reference| <= max(ABS_TOL, SE_FACTOR x sqrt(s_ours^2 / n_ours + s_ref^2 / n_ref))
+
+(s the standard deviations over networks, ddof = 1). Why a statistical tolerance: the
+trained networks, and random and importance pruning, come out the same to the last digit
+on another machine of the same kind, but the k-DPP samples do not (eigenvectors of
+near-repeated eigenvalues are not unique, and the BLAS build and thread count decide
+which basis LAPACK returns), so DPP rows are reproducible in distribution only. With the
+same networks on both sides the bound is conservative for those rows.
+
+``python -m divnet_nb.experiments.reference results/mnist/results.json`` writes
+``reference/mnist.json`` from a finished run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_write
+from ..paths import REPO_ROOT
+from .verdicts import mean_std
+
+__all__ = [
+    "ABS_TOL",
+    "SE_FACTOR",
+    "Mismatch",
+    "compare",
+    "environment",
+    "make_reference",
+    "reference_path",
+    "load_reference",
+]
+
+#: Agreement always accepted (0.3 percentage points of error).
+ABS_TOL = 0.003
+#: Standard errors of the difference of the two means accepted beyond ABS_TOL.
+SE_FACTOR = 3.0
+#: Where the committed references live.
+REFERENCE_DIR = REPO_ROOT / "reference"
+PACKAGES = ("divnet-nb", "numpy", "scipy", "numba", "torch", "scikit-learn", "matplotlib")
+
+
+def reference_path(dataset: str) -> Path:
+    """``reference/<dataset>.json`` in the repository."""
+    return REFERENCE_DIR / f"{dataset}.json"
+
+
+def load_reference(dataset: str) -> dict:
+    """The committed reference of a dataset (raises FileNotFoundError when there is none)."""
+    return json.loads(reference_path(dataset).read_text())
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git(*args) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _commit() -> str | None:
+    """HEAD, marked "+changes" when tracked files differ from it."""
+    head = _git("rev-parse", "HEAD")
+    if head and _git("status", "--porcelain", "--untracked-files=no"):
+        head += "+changes"
+    return head
+
+
+def environment() -> dict:
+    """Package versions, machine and commit: where a set of numbers came from."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    threads = None
+    if "torch" in sys.modules:
+        threads = sys.modules["torch"].get_num_threads()
+    return {
+        "packages": versions,
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {_cpu()}",
+        "torch_threads": threads,
+        "commit": _commit(),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def make_reference(results: dict) -> dict:
+    """The part of a reproduction's results that a later run is checked against."""
+    env = results.get("environment")
+    if env is None:  # a run made before runs recorded their environment
+        env = dict(environment(), recorded="when this file was written, not by the run itself")
+    else:
+        env = dict(env, recorded="by the run")
+    return {
+        "dataset": results["dataset"],
+        "settings": results["settings"],
+        "environment": env,
+        "variants": results["variants"],
+        "instances": [
+            {k: i[k] for k in ("seed", "epochs", "train_error", "test_error", "reached")}
+            for i in results["instances"]
+        ],
+        "sweeps": results["sweeps"],
+        "table2": results["table2"],
+        "claims": [
+            {"claim": c["claim"], "verdict": c["verdict"], "per_size": c["per_size"]}
+            for c in results["claims"]
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One cell or point where a run and the reference disagree beyond the tolerance."""
+
+    where: str
+    ours: float
+    reference: float
+    tolerance: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: ours {self.ours:.4f}, reference {self.reference:.4f}, "
+            f"|difference| {abs(self.ours - self.reference):.4f} > tolerance {self.tolerance:.4f}"
+        )
+
+
+def _tolerance(ours: np.ndarray, ref: np.ndarray) -> float:
+    se2 = 0.0
+    for values in (ours, ref):
+        if values.size > 1:
+            se2 += float(np.var(values, ddof=1)) / values.size
+        else:
+            se2 = math.inf
+    return max(ABS_TOL, SE_FACTOR * math.sqrt(se2))
+
+
+def _check(where, ours, ref, out: list[Mismatch], counted: list[float]) -> None:
+    ours, ref = np.asarray(ours, dtype=float), np.asarray(ref, dtype=float)
+    tol = _tolerance(ours, ref)
+    diff = abs(float(ours.mean()) - float(ref.mean()))
+    counted.append(diff / tol if math.isfinite(tol) else 0.0)
+    if diff > tol:
+        out.append(Mismatch(where, float(ours.mean()), float(ref.mean()), tol))
+
+
+def compare(results: dict, reference: dict) -> tuple[list[Mismatch], dict]:
+    """Every Table 2 cell and sweep point of ``reference``, checked against ``results``.
+
+    When the run has fewer networks than the reference (and they are the reference's
+    first ones, the same seeds), it is compared with those networks of the reference
+    only, at the standard error their number implies. Returns the mismatches and a
+    summary (number of comparisons, networks compared, the largest |difference| /
+    tolerance). Cells the run lacks are mismatches too.
+    """
+    reference = _same_networks(results, reference)
+    out: list[Mismatch] = []
+    ratios: list[float] = []
+    t_ref, t_ours = reference["table2"], results.get("table2", {})
+    for j, fraction in enumerate(t_ref["fractions"]):
+        for key, by_set in t_ref["errors"].items():
+            for which, values in by_set.items():
+                where = f"Table 2, {key}, {which}, {fraction:.0%}"
+                try:
+                    k = t_ours["fractions"].index(fraction)
+                    ours = [row[k] for row in t_ours["errors"][key][which]]
+                except (KeyError, ValueError):
+                    out.append(Mismatch(where + " (missing)", math.nan, math.nan, 0.0))
+                    continue
+                _check(where, ours, [row[j] for row in values], out, ratios)
+    for layer, sweep in reference["sweeps"].items():
+        mine = results.get("sweeps", {}).get(layer)
+        for j, size in enumerate(sweep["sizes"]):
+            for key, values in sweep["test_error"].items():
+                where = f"layer {int(layer) + 1} sweep, {key}, {size} kept"
+                try:
+                    k = mine["sizes"].index(size)
+                    ours = [row[k] for row in mine["test_error"][key]]
+                except (KeyError, ValueError, TypeError):
+                    out.append(Mismatch(where + " (missing)", math.nan, math.nan, 0.0))
+                    continue
+                _check(where, ours, [row[j] for row in values], out, ratios)
+    summary = {
+        "comparisons": len(ratios),
+        "networks": len(reference.get("instances", [])) or None,
+        "largest_ratio": max(ratios, default=0.0),
+    }
+    return out, summary
+
+
+def _same_networks(results: dict, reference: dict) -> dict:
+    """The reference restricted to the run's networks, when those are the reference's first ones."""
+    ours = [i["seed"] for i in results.get("instances", [])]
+    theirs = [i["seed"] for i in reference.get("instances", [])]
+    if not ours or len(ours) >= len(theirs) or theirs[: len(ours)] != ours:
+        return reference
+    n = len(ours)
+    ref = dict(reference, instances=reference["instances"][:n])
+    ref["table2"] = dict(
+        reference["table2"],
+        errors={
+            k: {w: rows[:n] for w, rows in by.items()}
+            for k, by in reference["table2"]["errors"].items()
+        },
+    )
+    ref["sweeps"] = {
+        layer: dict(sweep, test_error={k: rows[:n] for k, rows in sweep["test_error"].items()})
+        for layer, sweep in reference["sweeps"].items()
+    }
+    return ref
+
+
+def main(argv=None) -> int:
+    """Write ``reference/<dataset>.json`` (or ``leaderboard-<dataset>.json``) from a finished full run."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument(
+        "results", type=Path, help="results.json of divnet-nb reproduce, or leaderboard.json"
+    )
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text())
+    if results["settings"]["fast"]:
+        print("divnet-nb: a reference must come from a full run, not --fast", file=sys.stderr)
+        return 2
+    if "entries" in results:  # a leaderboard: committed as it was written
+        path = REFERENCE_DIR / f"leaderboard-{results['dataset']}.json"
+        with atomic_write(path, "w") as f:
+            json.dump(results, f, indent=1)
+            f.write("\n")
+        print(
+            f"{path}: {len(results['unpruned_test_error'])} networks, {len(results['entries'])} entries"
+        )
+        return 0
+    reference = make_reference(results)
+    path = reference_path(results["dataset"])
+    with atomic_write(path, "w") as f:
+        json.dump(reference, f, indent=1)
+        f.write("\n")
+    n = len(reference["instances"])
+    te = mean_std(results["table2"]["errors"]["dpp+fuse"]["test"])[0]
+    print(f"{path}: {n} networks; DivNet test error by fraction {np.round(te, 3).tolist()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Reproduction regression: the full MNIST reproduction against reference/mnist.json, and the README's tables.
+
+``make test`` reruns the full-mode MNIST reproduction (every figure and Table 2, on all
+60,000 images, the reference's number of networks) and checks every Table 2 cell and
+every sweep point against the committed reference within the tolerance of
+:mod:`divnet_nb.experiments.reference`; a deliberately broken fusion must fail the same
+check.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from conftest import require_data
+
+import divnet_nb.pruning.apply
+from divnet_nb.cli import main
+from divnet_nb.experiments import Experiment, settings_for, variants
+from divnet_nb.experiments.reference import (
+    ABS_TOL,
+    compare,
+    load_reference,
+    make_reference,
+    reference_path,
+)
+from divnet_nb.report import readme
+
+
+def fake_results(shift=0.0, spread=0.01, n=5, seed=0):
+    rng = np.random.default_rng(seed)
+    base = np.array([0.9, 0.5, 0.05])
+    rows = (base + shift + rng.normal(0, spread, (n, 3))).tolist()
+    return {
+        "table2": {"fractions": [0.1, 0.5, 1.0], "errors": {"dpp+fuse": {"test": rows}}},
+        "sweeps": {"0": {"sizes": [5, 50, 100], "test_error": {"dpp": copy.deepcopy(rows)}}},
+    }
+
+
+def test_compare_accepts_noise_and_flags_a_shift():
+    ref = fake_results(seed=1)
+    mismatches, summary = compare(fake_results(seed=2), ref)
+    assert not mismatches and summary["comparisons"] == 6 and 0 < summary["largest_ratio"] < 1
+    shifted, _ = compare(fake_results(shift=0.05, seed=2), ref)
+    assert len(shifted) == 6 and "Table 2, dpp+fuse, test, 10%" in str(shifted[0])
+    exact = fake_results(spread=0.0)
+    assert compare(exact, exact)[0] == []  # no spread: ABS_TOL still allows round-off
+    nudged = copy.deepcopy(exact)
+    for row in nudged["table2"]["errors"]["dpp+fuse"]["test"]:
+        row[0] += 2 * ABS_TOL  # every network 0.6 points worse at 10 %: beyond the floor
+    assert [m.where for m in compare(nudged, exact)[0]] == ["Table 2, dpp+fuse, test, 10%"]
+
+
+def test_compare_reports_missing_cells():
+    ref = fake_results()
+    partial = fake_results()
+    partial["table2"]["fractions"] = [0.1, 0.5]
+    partial["table2"]["errors"]["dpp+fuse"]["test"] = [
+        r[:2] for r in partial["table2"]["errors"]["dpp+fuse"]["test"]
+    ]
+    assert [m.where for m in compare(partial, ref)[0]] == [
+        "Table 2, dpp+fuse, test, 100% (missing)"
+    ]
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "mnist_rot", "cifar10"])
+def test_the_references_are_committed_full_runs(dataset):
+    ref = load_reference(dataset)
+    assert ref["settings"]["fast"] is False and ref["settings"]["n_train"] is None
+    assert len(ref["instances"]) == 5 and all(i["reached"] for i in ref["instances"])
+    assert ref["environment"]["packages"]["torch"] and ref["environment"]["machine"]
+    assert set(ref["table2"]["errors"]) >= {v.key for v in variants()}
+
+
+def test_the_readme_tables_are_generated_from_the_references():
+    text = (reference_path("mnist").parents[1] / "README.md").read_text()
+    names = {m["name"] for m in readme.BLOCK.finditer(text)}
+    assert names == {"mnist-table2", "datasets", "claims", "provenance", "leaderboard"}
+    refs, boards = readme.load_references(), readme.load_boards()
+    assert set(boards) == set(refs) == {"mnist", "mnist_rot", "cifar10"}
+    assert readme.render(text, refs, boards) == text, "run make readme"
+    tampered = text.replace(
+        "<!-- reference:mnist-table2 -->\n|", "<!-- reference:mnist-table2 -->\n| x", 1
+    )
+    assert readme.render(tampered, refs, boards) != tampered
+
+
+#: Networks the regression test reproduces (the reference has 5; 3 keep make test in budget).
+REGRESSION_NETWORKS = 3
+
+
+@pytest.mark.reproduction
+def test_the_full_mnist_reproduction_matches_the_reference(tmp_path, capsys):
+    require_data("mnist")
+    ref = load_reference("mnist")
+    n = REGRESSION_NETWORKS
+    code = main(["reproduce", "--dataset", "mnist", "--full", "--instances", str(n),
+                 "--out", str(tmp_path), "--quiet"])  # fmt: skip
+    assert code == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    mismatches, summary = compare(results, ref)
+    print(f"{summary['comparisons']} cells compared on {summary['networks']} networks; largest "
+          f"|difference| / tolerance {summary['largest_ratio']:.2f}")  # fmt: skip
+    assert summary["networks"] == n and summary["comparisons"] == 6 * 5 * 2 + 6 * 11 * 2
+    assert not mismatches, "\n".join(map(str, mismatches[:20]))
+    same = make_reference(results)["instances"] == ref["instances"][:n]
+    print(
+        f"the trained networks are {'identical to' if same else 'not bit-identical to'} the reference's"
+    )
+
+
+@pytest.mark.reproduction
+def test_a_broken_fusion_fails_the_reference_check(monkeypatch):
+    """Fusion replaced by plain deletion (a test double): the check must catch it."""
+    require_data("mnist")
+    ref = load_reference("mnist")
+    n = REGRESSION_NETWORKS
+    exp = Experiment("mnist", settings_for("mnist", fast=False, instances=n), progress=False)
+
+    def deleted(stats, keep, W, b=None, intercept=False):
+        return np.ascontiguousarray(W[np.sort(keep)]), b
+
+    monkeypatch.setattr(divnet_nb.pruning.apply, "fuse_from_gram", deleted)
+    fractions = [0.1, 0.25]
+    broken = exp.table2(fractions=fractions, variants=variants(["dpp"]))
+    wanted = {
+        "fractions": fractions,
+        "errors": {k: {"test": [[row[ref["table2"]["fractions"].index(f)] for f in fractions]
+                                for row in ref["table2"]["errors"][k]["test"][:n]]}
+                   for k in ("dpp", "dpp+fuse")},
+    }  # fmt: skip
+    mismatches, _ = compare({"table2": broken}, {"table2": wanted, "sweeps": {}})
+    assert {m.where for m in mismatches} >= {"Table 2, dpp+fuse, test, 10%"}
+    assert not any(m.where.startswith("Table 2, dpp,") for m in mismatches)  # unfused: unaffected
