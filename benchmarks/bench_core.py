@@ -11,6 +11,8 @@ figure is the minimum over repeats.
 4. ``sample_kdpp`` against DPPy's ``sample_exact_k_dpp``, with the
    eigendecomposition counted (a new kernel every time) and without (repeated
    samples from one kernel).
+5. The selection rules on the fusion objective E(S): greedy paths for every size,
+   and swaps at the sweep's sizes, over the layer's Gram matrix.
 
 Run: ``make bench`` (or ``python benchmarks/bench_core.py [--quick]``).
 """
@@ -145,6 +147,50 @@ def bench_sampling(repeats, n_repeated):
             )
 
 
+def bench_selection(n_samples, repeats):
+    """5. The selection rules on E(S): every size at once, and swaps, over the layer's Gram matrix."""
+    from divnet_nb.core.objective import backward_path, forward_path, fusion_error, swap_search
+
+    print(
+        f"\n== 5. selection on E(S), 500 neurons, 500 outputs, over the Gram matrix of "
+        f"{n_samples} x 500 (float32 activations, float64 products) =="
+    )
+    A = activations(n_samples, 500, np.float32)
+    W = np.random.default_rng(1).standard_normal((500, 500))
+    acc = dn.GramAccumulator()
+    floor = best_time(lambda: dn.GramAccumulator().update(A.astype(np.float64)), repeats)
+    G = acc.update(A.astype(np.float64)).gram
+    t_paths = best_time(lambda: (forward_path(G, W), backward_path(G, W)), repeats)
+    f, b = forward_path(G, W), backward_path(G, W)
+    sizes = sorted(
+        {
+            min(499, max(1, round(x * 500)))
+            for x in (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+        }
+    )
+    starts = [
+        np.sort(f[0][:k])
+        if f[1][k] <= b[1][500 - k]
+        else np.setdiff1d(np.arange(500), b[0][: 500 - k])
+        for k in sizes
+    ]
+    swaps = []
+    t_swap = best_time(lambda: swaps.append([swap_search(G, W, s)[2] for s in starts]), 1)
+    gain = [1 - swap_search(G, W, s)[1] / fusion_error(G, W, s) for s in starts]
+    print(f"{'what':<58} {'seconds':>8} {'/ Gram':>7}  target")
+    print(f"{'Gram matrix (the floor)':<58} {floor:8.3f} {1.0:7.2f}")
+    print(
+        f"{'greedy-ls: forward and backward paths, every size':<58} {t_paths:8.3f} {t_paths / floor:7.2f}  <= 1"
+    )
+    print(
+        f"{f'swaps from greedy-ls at the {len(sizes)} sweep sizes ({sum(swaps[-1])} exchanges)':<58} "
+        f"{t_swap:8.3f} {t_swap / floor:7.2f}  <= 3"
+    )
+    print(
+        f"  E lowered by the swaps: up to {100 * max(gain):.1f} % (median {100 * np.median(gain):.2f} %)"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -156,10 +202,12 @@ def main():
         bench_kernel_and_fuse([(6000, 500)], repeats=2)
         bench_layer(6000, repeats=2)
         bench_sampling(repeats=2, n_repeated=5)
+        bench_selection(6000, repeats=2)
     else:
         bench_kernel_and_fuse([(60000, 500), (50000, 1000)], repeats=5)
         bench_layer(60000, repeats=5)
         bench_sampling(repeats=5, n_repeated=20)
+        bench_selection(60000, repeats=3)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,25 @@ def _parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="ignore finished parts of an earlier run; compute all"
     )
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
+    board = sub.add_parser(
+        "leaderboard",
+        help="every selection rule with fusion, Table 2 style: which neurons should we keep?",
+        description="Prune every hidden layer of the Table 1 networks with every registered rule "
+        "(followed by fusion) at 5-75 %% kept, with the budget shared across layers and the "
+        "fusion targeted at the original network for the best rules; write leaderboard.json, "
+        "leaderboard.md and leaderboard.png. Resumable like reproduce.",
+    )
+    board.add_argument("--dataset", required=True, choices=DATASETS)
+    board.add_argument("--instances", type=int, help="networks (default: Table 1's 5; fast: 2)")
+    bmode = board.add_mutually_exclusive_group()
+    bmode.add_argument("--fast", action="store_true", default=None, help="data subsets, 2 networks")
+    bmode.add_argument("--full", action="store_false", dest="fast", help="full run even in CI")
+    board.add_argument("--seed", type=int, default=0, help="as for reproduce (default 0)")
+    board.add_argument(
+        "--out", type=Path, help="output folder (default results/leaderboard-<dataset>/)"
+    )
+    board.add_argument("--fresh", action="store_true", help="ignore finished parts; compute all")
+    board.add_argument("--quiet", action="store_true", help="no progress bars")
     sub.add_parser("data", help="where datasets are looked for, and which are there")
     return parser
 
@@ -251,6 +270,48 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _leaderboard(args) -> int:
+    from .experiments.settings import settings_for
+
+    fast = _fast(args)
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0; got {args.seed}")
+    if args.instances is not None and args.instances < 1:
+        raise UsageError(f"--instances must be >= 1; got {args.instances}")
+    settings = settings_for(args.dataset, fast=fast, instances=args.instances, seed=args.seed)
+    out = _writable_folder(
+        args.out if args.out is not None else results_dir() / f"leaderboard-{args.dataset}"
+    )
+    import json
+
+    from ._io import atomic_write
+    from .experiments import Experiment
+    from .experiments.leaderboard import leaderboard, summarise
+    from .pruning.registry import get_method
+    from .report.figures import plot_leaderboard, save_figure
+
+    parts = out / ".parts"
+    if args.fresh and parts.is_dir():
+        import shutil
+
+        shutil.rmtree(parts)
+    try:
+        exp = Experiment(args.dataset, settings, progress=not args.quiet, store_root=parts)
+        board = leaderboard(exp)
+    except KeyboardInterrupt:
+        print(f"divnet-nb: interrupted; finished parts are kept in {parts}", file=sys.stderr)
+        return 130
+    labels = {e["method"]: get_method(e["method"]).label for e in board["entries"]}
+    with atomic_write(out / "leaderboard.json", "w") as f:
+        json.dump(board, f, indent=1)
+    with atomic_write(out / "leaderboard.md", "w") as f:
+        f.write(summarise(board, labels))
+    save_figure(lambda ax: plot_leaderboard(board, labels, ax=ax), out / "leaderboard.png",
+                figsize=(7.2, 4.6))  # fmt: skip
+    print(f"divnet-nb: {args.dataset}: leaderboard at {out / 'leaderboard.md'}")
+    return 0
+
+
 def _data(_args) -> int:
     from .datasets import status
 
@@ -272,6 +333,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "reproduce":
             return _reproduce(args)
+        if args.command == "leaderboard":
+            return _leaderboard(args)
         return _data(args)
     except (UsageError, DatasetNotFoundError, DatasetError) as exc:
         message = " ".join(str(exc).split())

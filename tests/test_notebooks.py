@@ -22,6 +22,7 @@ SERIES = [
     "08_second_layer",
     "09_beta_and_network_size",
     "10_cifar10",
+    "11_which_neurons_to_keep",
 ]
 _spec = importlib.util.spec_from_file_location("normalize", NOTEBOOKS / "normalize.py")
 normalize = importlib.util.module_from_spec(_spec)

@@ -53,6 +53,14 @@ def as_float_array(
     return arr
 
 
+def as_gram(G, name: str = "G") -> np.ndarray:
+    """``G`` as a finite, square float array (a Gram matrix); its dtype is kept."""
+    arr = as_float_array(G, name, 2)
+    if arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square Gram matrix; got shape {arr.shape}")
+    return arr
+
+
 def raise_not_finite(arr: np.ndarray, name: str):
     """Raise the ValueError for an array with NaN or infinite entries (counted here, off the fast path)."""
     bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))

@@ -39,10 +39,17 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from ._validate import as_float_array, as_index_set, as_positive_real, is_int, raise_not_finite
+from ._validate import (
+    as_float_array,
+    as_gram,
+    as_index_set,
+    as_positive_real,
+    is_int,
+    raise_not_finite,
+)
 from .kernel import BLOCK_ROWS, GramAccumulator, _column_sums
 
-__all__ = ["fuse", "fuse_from_gram", "fusion_coefficients", "FusionWarning"]
+__all__ = ["fuse", "fuse_from_gram", "fuse_to_target", "fusion_coefficients", "FusionWarning"]
 
 #: Relative ridge tried first when the kept neurons' Gram block is singular.
 DEFAULT_RIDGE = 1e-10
@@ -337,9 +344,7 @@ def fuse_from_gram(
         sums = G.sums if sums is None else sums
         n_samples = G.n_samples if n_samples is None else n_samples
         G = G.gram
-    G = as_float_array(G, "G", 2)
-    if G.shape[0] != G.shape[1]:
-        raise ValueError(f"G must be a square Gram matrix; got shape {G.shape}")
+    G = as_gram(G)
     W, b = _check_weights(W, b, G.shape[0], "G")
     keep, removed = _split(keep, G.shape[0])
     ridge = _check_flags(intercept, b, ridge)
@@ -359,3 +364,48 @@ def fuse_from_gram(
     M, rhs = _system(G_SS, G_SR, sums, keep, removed, n_samples, intercept)
     alpha = _solve_spd(M, rhs, keep, ridge)
     return _apply(alpha, keep, removed, W, b, intercept)
+
+
+def fuse_to_target(G, keep, W, cross, b=None, *, ridge: float | None = None):
+    r"""New outgoing weights of the kept neurons that reproduce *another* network's next-layer input.
+
+    When earlier layers have been pruned, the layer's activations :math:`A'` differ from
+    the original network's :math:`A`. Instead of reproducing the pruned network's own
+    next-layer input :math:`A' W` (eq. 3), this fits the original's, :math:`A W`:
+
+    .. math::  \tilde W = \arg\min_V \lVert A'_S V - A W \rVert_F^2
+               = G'^{-1}_{SS} X_{S,:} W, \qquad G' = A'^\top A',\ X = A'^\top A.
+
+    With :math:`A' = A` it is the fusion of eq. 4 (:math:`X = G`).
+
+    Parameters
+    ----------
+    G : array_like, shape (n, n)
+        Gram matrix of the layer's activations in the pruned network.
+    keep : array_like of int
+        The kept neurons S.
+    W : array_like, shape (n_original, n_next)
+        The original network's outgoing weights of this layer.
+    cross : array_like, shape (n, n_original)
+        :math:`X = A'^\top A`, the pruned network's activations against the original's.
+    b : array_like, optional
+        The next layer's bias, returned unchanged beside the weights.
+    ridge : float, optional
+        As in :func:`fuse`.
+
+    Returns
+    -------
+    W_new : ndarray, shape (len(keep), n_next)
+        Rows in increasing order of ``keep``; (W_new, b) when ``b`` is given.
+    """
+    G = as_gram(G)
+    cross = as_float_array(cross, "cross", 2)
+    if cross.shape[0] != G.shape[0]:
+        raise ValueError(f"cross must have {G.shape[0]} rows (one per neuron); got {cross.shape}")
+    W, b = _check_weights(W, b, cross.shape[1], "cross")
+    keep = np.sort(_split(keep, G.shape[0])[0])
+    ridge = _check_flags(False, b, ridge)
+    G = np.asarray(G, dtype=np.float64)
+    rhs = np.asarray(cross, dtype=np.float64)[keep] @ W.astype(np.float64)
+    W_new = _solve_spd(G[np.ix_(keep, keep)], rhs, keep, ridge).astype(W.dtype, copy=False)
+    return W_new if b is None else (W_new, b)

@@ -29,7 +29,7 @@ import sys
 import numpy as np
 
 from ._config import jit
-from ._validate import as_float_array, as_positive_real, is_int, raise_not_finite
+from ._validate import as_float_array, as_gram, as_positive_real, is_int, raise_not_finite
 from .constants import BETA_NUMERATOR, DEFAULT_EPS
 
 __all__ = [
@@ -298,9 +298,7 @@ def rbf_kernel_from_gram(
         :math:`L'_{ij} = \exp(-\beta (G_{ii} + G_{jj} - 2G_{ij})) + \varepsilon\delta_{ij}`,
         exactly symmetric, with round-off negative squared distances set to 0.
     """
-    G = as_float_array(G, "G", 2)
-    if G.shape[0] != G.shape[1]:
-        raise ValueError(f"G must be a square Gram matrix; got shape {G.shape}")
+    G = as_gram(G)
     if beta is None:
         if n_samples is None:
             raise ValueError("pass n_samples (for the default beta = 10 / n_samples) or beta")

@@ -39,7 +39,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import blas, lapack
 
-from ._validate import as_float_array, as_index_set, as_size
+from ._validate import as_float_array, as_gram, as_index_set, as_size
 from .fuse import DEFAULT_RIDGE, FusionWarning
 
 __all__ = [
@@ -66,9 +66,7 @@ def centred_gram(G, sums, n_samples: int) -> np.ndarray:
 
 
 def _check(G, W) -> tuple[np.ndarray, np.ndarray]:
-    G = as_float_array(G, "G", 2)
-    if G.shape[0] != G.shape[1]:
-        raise ValueError(f"G must be a square Gram matrix; got shape {G.shape}")
+    G = as_gram(G)
     W = as_float_array(W, "W", 2)
     if W.shape[0] != G.shape[0]:
         raise ValueError(f"W must have one row per neuron ({G.shape[0]}); got shape {W.shape}")

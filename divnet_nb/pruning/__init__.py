@@ -9,7 +9,8 @@
 * :mod:`.statistics` - reading a layer's statistics from a network, through its site;
 * :mod:`.apply` - physical removal of neurons, with or without fusion (eqs. 3-4);
 * :mod:`.edges` - the ``edge`` kind: masks over each unit's incoming weights;
-* :mod:`.gating` - the ``gate`` kind: gates trained with a penalty, then cut out.
+* :mod:`.gating` - the ``gate`` kind: gates trained with a penalty, then cut out;
+* :mod:`.budget` - a budget of hidden neurons shared across layers.
 
 A new family is one new module that registers its methods, plus its import here. The
 registry and the neuron rules are imported at once (they need no torch, so the command
@@ -43,10 +44,12 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "prune_network",
             "sizes_for_fraction",
         ],
+        "budget": ["allocate", "relative_error_curves"],
         "edges": ["EdgeData", "count_parameters", "edge_statistics", "prune_edges", "select_edges"],
         "gating": ["GatedNetwork", "UnitGate", "train_gated", "wrap_with_gates"],
         "statistics": [
             "collect_activations",
+            "cross_statistics",
             "importance_scores",
             "layer_statistics",
             "outgoing_weights",

@@ -27,14 +27,14 @@ import torch
 from torch import nn
 
 from ..core._validate import as_index_set, as_rng
-from ..core.fuse import fuse_from_gram
+from ..core.fuse import fuse_from_gram, fuse_to_target
 from ..core.kernel import DEFAULT_EPS, GramAccumulator
 from ..nets.evaluate import as_tensor
 from ..nets.sites import site_for
 from .layer_data import LayerData
 from .neurons import select_neurons
 from .registry import get_method
-from .statistics import layer_statistics
+from .statistics import cross_statistics, layer_statistics
 
 __all__ = [
     "apply_pruning",
@@ -52,12 +52,16 @@ def apply_pruning(
     stats: GramAccumulator | None = None,
     *,
     intercept: bool = False,
+    cross: np.ndarray | None = None,
 ) -> nn.Module:
     """A new model that keeps only neurons ``keep`` of hidden layer ``layer``.
 
     With ``stats`` (the layer's activation statistics) the removed neurons are fused
     into the kept ones (eqs. 3-4, :func:`~divnet_nb.fuse_from_gram`); without, they
-    are simply deleted. ``model`` is not modified.
+    are simply deleted. With ``cross`` as well (:func:`~.statistics.cross_statistics`
+    against the original network) the kept neurons' outgoing weights are fitted to the
+    original network's next-layer input instead (:func:`~divnet_nb.core.fuse.fuse_to_target`).
+    ``model`` is not modified.
     """
     site = site_for(model, layer)
     keep = np.sort(as_index_set(keep, site.width(model), "keep"))
@@ -66,7 +70,12 @@ def apply_pruning(
     outgoing = None
     if stats is not None:
         W, b = site.outgoing(model)
-        outgoing = fuse_from_gram(stats, keep, W, b, intercept=intercept)
+        if cross is not None:
+            if intercept:
+                raise ValueError("fusion towards the original network has no intercept option")
+            outgoing = fuse_to_target(stats.gram, keep, W, cross, b)
+        else:
+            outgoing = fuse_from_gram(stats, keep, W, b, intercept=intercept)
     return site.shrink(model, keep, outgoing)
 
 
@@ -175,13 +184,13 @@ def prune_layer(
     return _prune_one(model, layer, k, method, reweight, rng, layer_data, intercept, options)[0]
 
 
-def _prune_one(model, layer, k, method, reweight, rng, layer_data, intercept, options):
+def _prune_one(model, layer, k, method, reweight, rng, layer_data, intercept, options, cross=None):
     """Select and apply for one layer: (new model, kept indices). The model is copied, never modified."""
     keep = select_neurons(method, k, layer_data, rng=rng, **options)
-    if keep.size == layer_data.n:
+    if keep.size == layer_data.n and cross is None:
         return copy.deepcopy(model), keep
     stats = layer_data.stats if reweight else None
-    return apply_pruning(model, layer, keep, stats, intercept=intercept), keep
+    return apply_pruning(model, layer, keep, stats, intercept=intercept, cross=cross), keep
 
 
 def sizes_for_fraction(model: nn.Module, fraction: float) -> list[int]:
@@ -215,6 +224,7 @@ def prune_network(
     beta: float | None = None,
     eps: float = DEFAULT_EPS,
     batch_size: int = 8192,
+    target: str = "pruned",
     **options,
 ):
     """Prune every hidden layer, first to last, each on the activations of the network pruned so far.
@@ -239,6 +249,11 @@ def prune_network(
         Also return the kept indices of each layer.
     intercept, beta, eps, batch_size, **options
         As in :func:`prune_layer`.
+    target : {"pruned", "original"}
+        What fusion reproduces in the layers after the first: the next-layer input of
+        the network pruned so far (the paper's choice), or that of the original network
+        (the kept neurons' outgoing weights then also correct the earlier layers'
+        errors). Selection uses the pruned network's activations either way.
 
     Returns
     -------
@@ -261,13 +276,24 @@ def prune_network(
             raise ValueError(
                 f"sizes must give one kept size per hidden layer ({len(hidden)}); got {len(ks)}"
             )
+    if target not in ("pruned", "original"):
+        raise ValueError(f"target must be 'pruned' or 'original'; got {target!r}")
     rng = as_rng(rng)
     current, keeps = model, []
     for layer, k in enumerate(ks):
         given = first_layer_data if layer == 0 else None
-        layer_data = _layer_data(current, layer, method, given, data, beta, eps, batch_size)
+        cross = None
+        if target == "original" and reweight and layer > 0:
+            stats, cross = cross_statistics(current, model, layer, data, batch_size=batch_size)
+            given = LayerData(stats, beta=beta, eps=eps)
+            beta_used, eps_used = None, DEFAULT_EPS  # already in the LayerData
+        else:
+            beta_used, eps_used = beta, eps
+        layer_data = _layer_data(
+            current, layer, method, given, data, beta_used, eps_used, batch_size
+        )
         current, keep = _prune_one(
-            current, layer, k, method, reweight, rng, layer_data, intercept, options
+            current, layer, k, method, reweight, rng, layer_data, intercept, options, cross
         )
         keeps.append(keep)
     return (current, keeps) if return_keep else current

@@ -13,11 +13,13 @@ import torch
 from torch import nn
 
 from ..core.kernel import GramAccumulator
+from ..nets.evaluate import as_tensor
 from ..nets.sites import site_for
 
 __all__ = [
     "layer_statistics",
     "collect_activations",
+    "cross_statistics",
     "importance_scores",
     "outgoing_weights",
 ]
@@ -79,6 +81,40 @@ def collect_activations(
         batch_size=batch_size,
     )
     return np.concatenate(parts, axis=0)
+
+
+def cross_statistics(
+    model: nn.Module, original: nn.Module, layer: int, data, *, batch_size: int = 8192
+) -> tuple[GramAccumulator, np.ndarray]:
+    """Statistics of layer ``layer`` in ``model`` and against the same layer of ``original``.
+
+    Returns the Gram accumulator of ``model``'s activations A' (float64 products) and the
+    cross products X = A'^T A with ``original``'s activations A, both over ``data``, the
+    two networks run batch by batch in lockstep. Used to fuse a deeper layer towards the
+    original network's next-layer input (:func:`divnet_nb.core.fuse.fuse_to_target`).
+    """
+    site_m, site_o = site_for(model, layer), site_for(original, layer)
+    part_m, part_o = site_m.feature_map(model), site_o.feature_map(original)
+    param = next(model.parameters())
+    X = as_tensor(data, dtype=param.dtype)
+    acc = GramAccumulator()
+    cross = torch.zeros(
+        (site_m.width(model), site_o.width(original)), dtype=torch.float64, device=param.device
+    )
+    modes = (model.training, original.training)
+    model.eval()
+    original.eval()
+    try:
+        with torch.no_grad():
+            for s in range(0, X.shape[0], batch_size):
+                xb = X[s : s + batch_size].to(param.device)
+                a = site_m.rows(part_m(xb)).double()
+                acc.update(a)
+                cross += a.T @ site_o.rows(part_o(xb)).double()
+    finally:
+        model.train(modes[0])
+        original.train(modes[1])
+    return acc, cross.cpu().numpy()
 
 
 def importance_scores(model: nn.Module, layer: int) -> np.ndarray:

@@ -24,6 +24,7 @@ __all__ = [
     "FIGURES",
     "mean_std",
     "plot_sweep",
+    "plot_leaderboard",
     "plot_table2",
     "plot_variants",
     "save_figure",
@@ -119,6 +120,28 @@ def plot_variants(results: dict, layer: str, ax=None):
     styles = {k: variant_style(k, described[k]) for k in keys}
     caption = f"Hidden layer {int(layer) + 1}, {title(results['dataset'])}: every variant"
     return plot_sweep(sweep, keys, labels, caption, ax=ax, styles=styles)
+
+
+def plot_leaderboard(board: dict, labels: dict, ax=None):
+    """Test error vs fraction kept for every leaderboard entry (log scale), mean ± std over networks."""
+    ax = ax or plt.subplots(figsize=(7.2, 4.6))[1]
+    fr = board["fractions"]
+    for entry in board["entries"]:
+        key, method = entry["key"], entry["method"]
+        color, _, marker = Variant(method, True).style
+        ls = "-" if key == method else (":" if entry["target"] == "original" else "-.")
+        if entry["budget"] == "allocated" and entry["target"] == "original":
+            ls = (0, (1, 1))
+        label = labels.get(method, method) + ("" if key == method else f" ({key.split(' | ')[1]})")
+        _curve(ax, fr, board["test_error"][key], (color, ls, marker), label)
+    ax.axhline(np.mean(board["unpruned_test_error"]), color="gray", lw=1, label="unpruned")
+    ax.set_yscale("log")
+    ax.set_xlabel("fraction of hidden neurons kept (all layers), every rule with fusion")
+    ax.set_ylabel("test error (log scale)")
+    ax.set_title(f"Which neurons to keep, {title(board['dataset'])}: no retraining", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=6.5, ncol=2)
+    return ax
 
 
 def plot_table2(results: dict, ax=None):
