@@ -15,7 +15,7 @@ CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 NBVAL     := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
-.PHONY: help install demo test bench lint lab notebooks readme reference clean
+.PHONY: help install demo test bench lint lab notebooks readme reference assignments clean
 
 help:
 	@echo "make demo   - reproduce the paper's experiments on scikit-learn's digits (offline, ~1 min)"
@@ -26,6 +26,7 @@ help:
 	@echo "make notebooks - execute the notebook series in full mode, in place (slow: about an hour)"
 	@echo "make reference - full reproductions and leaderboards of MNIST, MNIST_ROT, CIFAR-10 into reference/ (slow: hours)"
 	@echo "make readme - regenerate the README's result tables from reference/*.json"
+	@echo "make assignments - build the student notebooks and autograders into assignments/dist/"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,8 +52,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_pipeline.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check divnet_nb tests benchmarks
-	$(PY) -m ruff format --check divnet_nb tests benchmarks
+	$(PY) -m ruff check divnet_nb tests benchmarks assignments
+	$(PY) -m ruff format --check divnet_nb tests benchmarks assignments
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks/
@@ -64,6 +65,9 @@ notebooks: $(STAMP)
 	    --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
 	done
 	$(PY) notebooks/normalize.py $(NOTEBOOKS)
+
+assignments: $(STAMP)
+	$(PY) assignments/build.py
 
 readme: $(STAMP)
 	$(PY) -m divnet_nb.report.readme
