@@ -143,6 +143,11 @@ def _parser() -> argparse.ArgumentParser:
     bmode.add_argument("--full", action="store_false", dest="fast", help="full run even in CI")
     board.add_argument("--seed", type=int, default=0, help="as for reproduce (default 0)")
     board.add_argument(
+        "--kernel-samples",
+        type=int,
+        help="training inputs for the statistics of every layer (default: all)",
+    )
+    board.add_argument(
         "--out", type=Path, help="output folder (default results/leaderboard-<dataset>/)"
     )
     board.add_argument("--fresh", action="store_true", help="ignore finished parts; compute all")
@@ -271,14 +276,26 @@ def _reproduce(args) -> int:
 
 
 def _leaderboard(args) -> int:
-    from .experiments.settings import settings_for
+    from .experiments.settings import FAST, settings_for
 
     fast = _fast(args)
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0; got {args.seed}")
     if args.instances is not None and args.instances < 1:
         raise UsageError(f"--instances must be >= 1; got {args.instances}")
-    settings = settings_for(args.dataset, fast=fast, instances=args.instances, seed=args.seed)
+    extra = {}
+    if args.kernel_samples is not None:
+        n_train = FAST.get(args.dataset, {}).get("n_train") if fast else None
+        available = n_train or splits(args.dataset)[0]
+        if not 1 <= args.kernel_samples <= available:
+            raise UsageError(
+                f"--kernel-samples must be between 1 and {available} (the training inputs "
+                f"used); got {args.kernel_samples}"
+            )
+        extra["n_kernel"] = args.kernel_samples
+    settings = settings_for(
+        args.dataset, fast=fast, instances=args.instances, seed=args.seed, **extra
+    )
     out = _writable_folder(
         args.out if args.out is not None else results_dir() / f"leaderboard-{args.dataset}"
     )

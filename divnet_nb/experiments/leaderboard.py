@@ -212,6 +212,7 @@ def summarise(board: dict, labels: dict) -> str:
     second = 1 if len(fr) > 1 else 0
     order = sorted(keys, key=lambda k: mean_std(board["test_error"][k])[0][second])
     unpruned = np.mean(board["unpruned_test_error"])
+    n_kernel = board["settings"].get("n_kernel")
     lines = [
         f"# Which neurons should we keep? {board['dataset']}",
         "",
@@ -219,7 +220,9 @@ def summarise(board: dict, labels: dict) -> str:
         f"retraining; test error, mean ± std over {n} networks (ddof = 1), best in bold; rows "
         f"sorted by the second column. Unpruned networks: {unpruned:.4f}. *allocated*: the "
         f"same total split between layers by relative fusion error; *original*: deeper "
-        f"layers fused towards the original network's next-layer input.",
+        f"layers fused towards the original network's next-layer input. Statistics (kernel, "
+        f"fusion, objective) from "
+        f"{'all training inputs' if n_kernel is None else f'{n_kernel} training inputs'}.",
         "",
         *table_lines(board, order, labels),
     ]

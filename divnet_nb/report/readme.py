@@ -182,10 +182,12 @@ def leaderboard_table(boards: dict) -> str:
     for ds, board in boards.items():
         n = len(board["unpruned_test_error"])
         stats = {k: mean_std(board["test_error"][k]) for k in board["test_error"]}
+        n_kernel = board["settings"].get("n_kernel")
+        source = "" if n_kernel is None else f"; statistics from {n_kernel} training inputs"
         lines += [
             f"**{title(ds)}** ({n} networks; unpruned: "
-            f"{np.mean(board['unpruned_test_error']):.4f}; the best of all {len(stats)} entries "
-            f"in bold):",
+            f"{np.mean(board['unpruned_test_error']):.4f}{source}; the best of all {len(stats)} "
+            f"entries in bold):",
             "",
             *table_lines(board, [k for k in BOARD_ROWS if k in stats], labels),
         ]
