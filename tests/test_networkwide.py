@@ -6,13 +6,14 @@ import json
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 from divnet_nb import FusionWarning
 from divnet_nb.cli import main
 from divnet_nb.core.fuse import fuse_from_gram, fuse_to_target
 from divnet_nb.experiments import Experiment, settings_for
-from divnet_nb.experiments.leaderboard import entries, leaderboard, summarise
+from divnet_nb.experiments.leaderboard import comparisons, entries, leaderboard, summarise
 from divnet_nb.nets import MLP
 from divnet_nb.pruning import (
     allocate,
@@ -86,24 +87,63 @@ def test_the_budget_goes_where_removing_costs_least():
     assert allocate(net, 0.5, curves=curves) == allocate(net, 10, curves=curves)  # 0.5 * 21 -> 10
     with pytest.raises(ValueError, match="at least one neuron per layer"):
         allocate(net, 1, curves=curves)
+    # a layer of one neuron keeps it, even when its curve says it costs nothing
+    for tie in (1.0, 1 + 1e-15):
+        curves = [np.array([1.0, 0.0]), np.array([1.0, tie, 0.0])]
+        assert allocate(None, 2, curves=curves) == [1, 1]
 
 
 def test_the_leaderboard_scores_every_entry_on_the_same_networks(tmp_path):
     exp = Experiment("digits", settings_for("digits", fast=True, instances=2), progress=False,
                      store_root=tmp_path)  # fmt: skip
     chosen = [e for e in entries() if e[0] in ("importance", "greedy-ls")]
+    chosen += [("dpp", "uniform", "pruned"), ("swap", "allocated", "original")]
     board = leaderboard(exp, fractions=(0.1, 0.5), entry_list=chosen)
     keys = set(board["test_error"])
     assert keys == {"importance", "greedy-ls", "importance | allocated", "importance | original",
                     "importance | allocated, original", "greedy-ls | allocated",
-                    "greedy-ls | original", "greedy-ls | allocated, original"}  # fmt: skip
+                    "greedy-ls | original", "greedy-ls | allocated, original", "dpp",
+                    "swap | allocated, original"}  # fmt: skip
     assert all(np.asarray(v).shape == (2, 2) for v in board["test_error"].values())
-    e = np.asarray(board["relative_E_layer1"]["greedy-ls"])
-    assert np.all(
-        e <= np.asarray(board["relative_E_layer1"]["importance"]) + 1e-12
-    )  # greedy minimises E
-    text = summarise(board, {"importance": "importance", "greedy-ls": "greedy on E(S)"})
+    found = comparisons(board)  # 2 contenders x 2 rivals x 2 fractions, paired on networks
+    assert len(found) == 8
+    for c in found:
+        d = np.subtract(board["test_error"][c["best"]], board["test_error"][c["rival"]])[
+            :, board["fractions"].index(c["fraction"])
+        ]
+        assert c["mean"] == pytest.approx(d.mean())
+    text = summarise(board, {"importance": "importance", "greedy-ls": "greedy on E(S)",
+                             "dpp": "DivNet", "swap": "swaps"})  # fmt: skip
     assert "greedy on E(S) + fusion (allocated, original)" in text and "| 10% |" in text
+    assert "swaps + fusion (allocated, original) | DivNet |" in text
+
+
+def test_leaderboard_comparisons_and_summary_on_a_known_board():
+    board = {
+        "dataset": "toy",
+        "fractions": [0.1, 0.5],
+        "settings": {},
+        "unpruned_test_error": [0.02, 0.02, 0.02],
+        "test_error": {
+            "importance": [[0.10, 0.03], [0.12, 0.03], [0.11, 0.03]],
+            "dpp": [[0.20, 0.04], [0.22, 0.03], [0.19, 0.05]],
+            "greedy-ls": [[0.08, 0.03], [0.09, 0.04], [0.085, 0.02]],
+        },
+        "relative_E_layer1": {k: [[0.5, 0.1]] * 3 for k in ("importance", "dpp", "greedy-ls")},
+    }
+    found = {(c["fraction"], c["rival"]): c for c in comparisons(board)}
+    assert set(found) == {(f, r) for f in (0.1, 0.5) for r in ("importance", "dpp")}
+    d = np.array([-0.02, -0.03, -0.025])  # greedy - importance at 10 %
+    half = scipy.stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
+    c = found[0.1, "importance"]
+    assert c["mean"] == pytest.approx(d.mean())
+    assert c["interval"] == pytest.approx([d.mean() - half, d.mean() + half])
+    assert c["verdict"] == "holds"
+    assert found[0.5, "importance"]["verdict"].startswith("not resolved")  # 0, +0.01, -0.01
+    text = summarise(board, {"greedy-ls": "greedy"})
+    # the best mean at 10 %, in bold, std with ddof = 1
+    assert "| greedy + fusion | **0.0850** ± 0.0050 |" in text
+    assert "4 of them, no correction for multiplicity" in text
 
 
 @pytest.mark.slow

@@ -88,6 +88,55 @@ def test_exchange_scores_and_swaps_never_raise_the_error(rng):
     assert improved  # the search does move, sometimes
 
 
+def test_swaps_end_at_a_one_exchange_local_optimum_beyond_the_candidate_round(rng):
+    from divnet_nb.core.objective import SWAP_CANDIDATES, SWAP_REFRESH
+
+    n, k = 120, 50  # 70 removed neurons: more than one candidate round scores
+    assert n - k > SWAP_CANDIDATES
+    A = rng.standard_normal((600, n))
+    W = rng.standard_normal((n, 6)) * rng.random((n, 1)) ** 3  # weights of very unequal size
+    G = A.T @ A
+    start = rng.choice(n, k, replace=False)  # a random start: many exchanges to make
+    keep, err, swaps = swap_search(G, W, start)
+    assert swaps > SWAP_REFRESH  # the state was refreshed on the way
+    delta, _, E = exchange_deltas(G, W, keep)
+    assert E == pytest.approx(err, rel=1e-9)
+    assert delta.min() >= -1e-9 * E  # no exchange lowers E any more
+    one, _, made = swap_search(G, W, start, max_swaps=1)
+    assert made == 1 and err <= fusion_error(G, W, one) < fusion_error(G, W, start)
+    assert swap_search(G, W, start, max_swaps=0)[2] == 0
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="max_swaps"):
+            swap_search(G, W, start, max_swaps=bad)
+
+
+def test_wholly_dead_layers_and_blocks_give_zero_costs_not_nan(rng):
+    W = rng.standard_normal((4, 2))
+    _, errors = backward_path(np.zeros((4, 4)), W)
+    assert np.array_equal(errors, np.zeros(4))  # E = 0 whatever is kept
+    A = rng.random((50, 4))
+    A[:, :2] = 0.0  # neurons 0 and 1 dead
+    G = A.T @ A
+    delta, removed, E = exchange_deltas(G, W, [0, 1])
+    assert np.all(np.isfinite(delta))
+    for a, i in enumerate([0, 1]):
+        for b, j in enumerate(removed):
+            new = sorted({0, 1} - {i} | {j})
+            assert E + delta[a, b] == pytest.approx(naive.fusion_error(A, W, new))
+    keep, err, _ = swap_search(G, W, [0, 1])
+    assert sorted(keep.tolist()) == [2, 3]
+    assert err == pytest.approx(naive.fusion_error(A, W, [2, 3]))
+
+
+def test_bad_shapes_and_counts_are_one_line_errors(rng):
+    from divnet_nb.core.objective import centred_gram
+
+    with pytest.raises(ValueError, match="square"):
+        pivoted_cholesky(rng.random((4, 3)), 2)
+    with pytest.raises(ValueError, match="n_samples"):
+        centred_gram(np.eye(3), np.ones(3), 0)
+
+
 def test_id_pivots_are_those_of_a_pivoted_qr(rng):
     A = rng.random((200, 12)) @ np.diag(np.linspace(0.5, 3, 12))
     _, _, qr_pivots = scipy.linalg.qr(A, pivoting=True)

@@ -160,6 +160,13 @@ def as_size(k, n: int, name: str = "k", *, upper: str = "n") -> int:
     return k
 
 
+def as_count(value, name: str, *, minimum: int = 0) -> int:
+    """Check that ``value`` is an integer (not a bool) with ``value >= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
 def as_index_set(idx, n: int, name: str) -> np.ndarray:
     """Return ``idx`` as an int64 array of distinct indices in ``[0, n)``.
 

@@ -39,7 +39,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import blas, lapack
 
-from ._validate import as_float_array, as_gram, as_index_set, as_size
+from ._validate import as_count, as_float_array, as_gram, as_index_set, as_size
 from .fuse import DEFAULT_RIDGE, FusionWarning
 
 __all__ = [
@@ -62,6 +62,7 @@ def centred_gram(G, sums, n_samples: int) -> np.ndarray:
     s = as_float_array(sums, "sums", 1)
     if s.shape[0] != G.shape[0]:
         raise ValueError(f"sums must have length {G.shape[0]}; got {s.shape[0]}")
+    n_samples = as_count(n_samples, "n_samples", minimum=1)
     return np.asarray(G, dtype=np.float64) - np.outer(s, s) / float(n_samples)
 
 
@@ -123,7 +124,7 @@ def forward_path(G, W, k_max: int | None = None) -> tuple[np.ndarray, np.ndarray
     Neurons whose residual variance is zero (dead, or already spanned) add nothing and
     come last, in index order.
 
-    Cost: O(k (n t + n m)) at step t, with in-place BLAS-2 updates: the residual Gram
+    Cost: O(n t + n m) at step t, O(n k^2 + n m k) for the whole pass, with in-place BLAS-2 updates: the residual Gram
     column comes from the Cholesky factor of the chosen block (a pivoted Cholesky whose
     pivot is the fusion gain), and M = C W and its row norms are updated by rank one.
     """
@@ -185,7 +186,10 @@ def backward_path(G, W, k_min: int = 1) -> tuple[np.ndarray, np.ndarray]:
     for _ in range(n - k_min):
         hd = np.diag(H)
         inc = np.full(n, np.inf)
-        inc[alive] = norms[alive] / hd[alive]
+        # hd = 0 only when the whole layer is dead (H = 0): removing a neuron then costs nothing
+        inc[alive] = np.divide(
+            norms[alive], hd[alive], out=np.zeros(int(alive.sum())), where=hd[alive] > 0.0
+        )
         j = int(np.argmin(inc))
         h, dj, hjj = H[:, j].copy(), D[j].copy(), H[j, j]
         dots = blas.dgemv(1.0, D, dj)
@@ -223,16 +227,17 @@ def swap_search(G, W, keep, max_swaps: int | None = None) -> tuple[np.ndarray, f
     start_err = fusion_error(G, W, start)
     if start.size in (0, n):
         return start, start_err, 0
-    max_swaps = n if max_swaps is None else int(max_swaps)
+    max_swaps = n if max_swaps is None else as_count(max_swaps, "max_swaps")
     total = float(np.einsum("ij,ij->", W, G @ W))
     tol = ZERO_VARIANCE * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
+    below = -1e-12 * max(total, 1e-300)  # an exchange counts when it changes E by less
     state = _SwapState(G, W, start, total)
     swaps = 0
     while swaps < max_swaps:
-        best = state.best_exchange(tol, SWAP_CANDIDATES)
+        best = state.best_exchange(tol, SWAP_CANDIDATES, below)
         if best is None:
-            best = state.best_exchange(tol, None)  # nothing among the top: look at all
-        if best is None or not best[2] < -1e-12 * max(total, 1e-300):
+            best = state.best_exchange(tol, None, below)  # nothing among the top: look at all
+        if best is None:
             break
         state.exchange(best[0], best[1])
         swaps += 1
@@ -279,10 +284,14 @@ class _SwapState:
         c = np.where(ok, self.Cd[R], 1.0)
         P = self.D @ MR.T
         dn = np.einsum("ij,ij->i", self.D, self.D)[:, None]
-        inc = (dn - 2.0 * U * P / c + U**2 * (mn / c**2)) / (np.diag(self.H)[:, None] + U**2 / c)
+        den = np.diag(self.H)[:, None] + U**2 / c
+        num = dn - 2.0 * U * P / c + U**2 * (mn / c**2)
+        # den = 0 only for a wholly dead kept block (H = 0): removing from it costs nothing
+        inc = np.divide(num, den, out=np.zeros_like(num), where=den > 0.0)
         return np.where(ok[None, :], inc - (mn / c)[None, :], np.inf)
 
-    def best_exchange(self, tol, candidates):
+    def best_exchange(self, tol, candidates, below):
+        """The best exchange (position in S, removed neuron, change of E) if the change is below ``below``."""
         R = self.removed()
         if candidates is not None and R.size > candidates:
             MR = self.M[R]
@@ -290,7 +299,7 @@ class _SwapState:
             R = R[np.argsort(-gain, kind="stable")[:candidates]]
         delta = self.deltas(R, tol)
         a, b = np.unravel_index(int(np.argmin(delta)), delta.shape)
-        if not np.isfinite(delta[a, b]) or (candidates is not None and delta[a, b] >= 0):
+        if not np.isfinite(delta[a, b]) or not delta[a, b] < below:
             return None
         return int(a), int(R[b]), float(delta[a, b])
 
@@ -314,6 +323,9 @@ class _SwapState:
         S = np.r_[self.S, j]
         # remove the neuron at position a: C(S - i) = C(S) + v v^T / H_aa, v = G_{:,S} H_{:,a}
         h, haa, da = H[:, a].copy(), H[a, a], D[a].copy()
+        if not haa > 0.0:  # S was a wholly dead block (H = 0): no rank-one form, start afresh
+            self.__init__(G, self.W, np.delete(S, a), self.total)
+            return
         v = G[:, S] @ h
         blas.dger(1.0 / haa, v, da, a=self.M, overwrite_a=1)  # v^T W = D_a
         self.Cd = self.Cd + v * v / haa
@@ -346,7 +358,7 @@ def pivoted_cholesky(G, k: int) -> np.ndarray:
     decomposition): each step keeps the neuron with the largest residual variance. Past
     the numerical rank the remaining neurons follow in index order.
     """
-    G = as_float_array(G, "G", 2)
+    G = as_gram(G)
     n = G.shape[0]
     k = as_size(k, n, "k")
     _, piv, rank, info = lapack.dpstrf(np.array(G, dtype=np.float64, order="F"), lower=1, tol=-1.0)

@@ -73,7 +73,11 @@ def allocate(
             f"total must keep at least one neuron per layer ({len(widths)}); got {total}"
         )
     kept = list(widths)
-    heap = [(c[n - 1] - c[n], layer) for layer, (c, n) in enumerate(zip(curves, kept, strict=True))]
+    heap = [  # a layer of one neuron has nothing to give
+        (c[n - 1] - c[n], layer)
+        for layer, (c, n) in enumerate(zip(curves, kept, strict=True))
+        if n > 1
+    ]
     heapq.heapify(heap)
     for _ in range(n_all - total):
         cost, layer = heapq.heappop(heap)
