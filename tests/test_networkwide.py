@@ -160,3 +160,28 @@ def test_the_leaderboard_command(tmp_path, capsys):
     ]
     assert (tmp_path / "leaderboard.png").stat().st_size > 10_000
     assert "Two contenders, declared before measuring" in (tmp_path / "leaderboard.md").read_text()
+
+
+def test_the_fusion_settings_reach_the_fusion_and_are_checked_before_work(tmp_path):
+    from divnet_nb.experiments.leaderboard import fusion_options, fusion_table
+    from divnet_nb.nets import error_rate
+
+    exp = Experiment("digits", settings_for("digits", fast=True, instances=2), progress=False,
+                     store_root=tmp_path)  # fmt: skip
+    fusions = {"paper": {}, "intercept": {"intercept": True}, "ridge 1e3": {"ridge": 1e3}}
+    result = fusion_options(exp, ("importance", "greedy-ls"), (0.1, 0.5), fusions)
+    errors = result["test_error"]
+    assert np.asarray(errors["paper"]["importance"]).shape == (2, 2)
+    model, x = exp.models[1], exp.x_kernel
+    for setting, kw in fusions.items():  # each row is prune_network with that setting
+        pruned = prune_network(model, 0.1, "importance", data=x, **kw)
+        assert errors[setting]["importance"][1][0] == error_rate(
+            pruned, exp.data.x_test, exp.data.y_test
+        )
+    # a huge ridge shrinks the fused weights towards zero: not the paper's fusion
+    assert errors["ridge 1e3"]["greedy-ls"] != errors["paper"]["greedy-ls"]
+    assert "| importance | intercept |" in fusion_table(result, {})
+    for bad, match in (({"ridge": -1.0}, "ridge"), ({"intercept": "yes"}, "intercept"),
+                       ({"intercept": True, "target": "original"}, "intercept")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            prune_network(model, 0.1, "importance", data=None, **bad)  # before any data is read

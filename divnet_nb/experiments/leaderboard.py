@@ -37,6 +37,9 @@ __all__ = [
     "leaderboard_part",
     "leaderboard",
     "summarise",
+    "FUSIONS",
+    "fusion_options",
+    "fusion_table",
 ]
 
 FRACTIONS = (0.05, 0.1, 0.25, 0.5, 0.75)
@@ -264,3 +267,66 @@ def summarise(board: dict, labels: dict) -> str:
             f"| {entry_name(k, labels)} | " + " | ".join(f"{v:.4f}" for v in rel[k]) + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+#: Fusion settings the rules are measured with: the paper's least squares, with a constant
+#: term (the affine fit), and with a small ridge (relative to the system's mean diagonal).
+FUSIONS = {"paper": {}, "intercept": {"intercept": True}, "ridge 1e-3": {"ridge": 1e-3}}
+
+
+def fusion_options(
+    exp,
+    methods=("dpp", "importance", "greedy-ls", "swap"),
+    fractions=(0.05, 0.1, 0.25),
+    fusions=None,
+) -> dict:
+    """Test error of each rule fused with each setting of :data:`FUSIONS`, every hidden layer pruned.
+
+    For one network, rule and fraction every setting starts from the same random
+    stream, so the first layer's selection is shared and the settings are compared on
+    the same networks and the same first-layer neurons. Returns ``{"fractions",
+    "test_error": {setting: {method: [networks x fractions]}}}``.
+    """
+    from .sweeps import progress_bar
+
+    fusions = FUSIONS if fusions is None else fusions
+    out = {name: {m: [] for m in methods} for name in fusions}
+    bar = progress_bar(
+        exp.settings.instances * len(methods) * len(fusions) * len(fractions),
+        "fusion settings",
+        exp.progress,
+    )
+    for i in range(exp.settings.instances):
+        model, x = exp.models[i], exp.x_kernel
+        first = LayerData(layer_statistics(model, 0, x)).with_inputs(
+            weights=outgoing_weights(model, 0), importance=importance_scores(model, 0)
+        )
+        for m in methods:
+            for name, settings in fusions.items():
+                row = []
+                for fi, f in enumerate(fractions):
+                    rng = exp._rng(i, 301, method_stream(m), fi)
+                    pruned = prune_network(
+                        model, f, m, True, rng, data=x, first_layer_data=first, **settings
+                    )
+                    row.append(error_rate(pruned, exp.data.x_test, exp.data.y_test))
+                    bar.update(1)
+                out[name][m].append(row)
+    bar.close()
+    return {"fractions": list(fractions), "test_error": out}
+
+
+def fusion_table(result: dict, labels: dict) -> str:
+    """Markdown: one row per rule and setting, test error mean ± std (ddof = 1) per fraction."""
+    fr = result["fractions"]
+    lines = [
+        "| rule | fusion | " + " | ".join(f"{f:.0%}" for f in fr) + " |",
+        "|---|---|" + "---:|" * len(fr),
+    ]
+    methods = list(next(iter(result["test_error"].values())))
+    for m in methods:
+        for name, per_method in result["test_error"].items():
+            mean, std = mean_std(per_method[m])
+            cells = " | ".join(f"{a:.4f} ± {s:.4f}" for a, s in zip(mean, std, strict=True))
+            lines.append(f"| {labels.get(m, m)} | {name} | {cells} |")
+    return "\n".join(lines)

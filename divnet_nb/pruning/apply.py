@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core._validate import as_index_set, as_rng
+from ..core._validate import as_index_set, as_positive_real, as_rng
 from ..core.fuse import fuse_from_gram, fuse_to_target
 from ..core.kernel import DEFAULT_EPS, GramAccumulator
 from ..nets.evaluate import as_tensor
@@ -52,6 +52,7 @@ def apply_pruning(
     stats: GramAccumulator | None = None,
     *,
     intercept: bool = False,
+    ridge: float | None = None,
     cross: np.ndarray | None = None,
 ) -> nn.Module:
     """A new model that keeps only neurons ``keep`` of hidden layer ``layer``.
@@ -61,6 +62,8 @@ def apply_pruning(
     are simply deleted. With ``cross`` as well (:func:`~.statistics.cross_statistics`
     against the original network) the kept neurons' outgoing weights are fitted to the
     original network's next-layer input instead (:func:`~divnet_nb.core.fuse.fuse_to_target`).
+    ``intercept`` adds a constant term to the fusion; ``ridge`` (relative to the mean
+    diagonal) is always added to its system (default: only when the system is singular).
     ``model`` is not modified.
     """
     site = site_for(model, layer)
@@ -73,9 +76,9 @@ def apply_pruning(
         if cross is not None:
             if intercept:
                 raise ValueError("fusion towards the original network has no intercept option")
-            outgoing = fuse_to_target(stats.gram, keep, W, cross, b)
+            outgoing = fuse_to_target(stats.gram, keep, W, cross, b, ridge=ridge)
         else:
-            outgoing = fuse_from_gram(stats, keep, W, b, intercept=intercept)
+            outgoing = fuse_from_gram(stats, keep, W, b, intercept=intercept, ridge=ridge)
     return site.shrink(model, keep, outgoing)
 
 
@@ -145,6 +148,7 @@ def prune_layer(
     data=None,
     layer_data: LayerData | None = None,
     intercept: bool = False,
+    ridge: float | None = None,
     beta: float | None = None,
     eps: float = DEFAULT_EPS,
     batch_size: int = 8192,
@@ -174,23 +178,36 @@ def prune_layer(
     layer_data : LayerData, optional
         Precomputed statistics of this layer (share them across calls that prune the
         same layer of the same model).
-    intercept, beta, eps
-        Fusion with a constant term; kernel bandwidth (default 10/|T|) and diagonal
-        (only when the statistics are computed here).
+    intercept, ridge
+        Fusion with a constant term; a ridge (relative to the mean diagonal) always
+        added to the fusion system (default None: only when it is singular).
+    beta, eps
+        Kernel bandwidth (default 10/|T|) and diagonal (only when the statistics are
+        computed here).
     **options
         Method options, e.g. ``scale="exact"`` for ``"dpp"``.
     """
+    fusion = _fusion(intercept, ridge)
     layer_data = _layer_data(model, layer, method, layer_data, data, beta, eps, batch_size)
-    return _prune_one(model, layer, k, method, reweight, rng, layer_data, intercept, options)[0]
+    return _prune_one(model, layer, k, method, reweight, rng, layer_data, fusion, options)[0]
 
 
-def _prune_one(model, layer, k, method, reweight, rng, layer_data, intercept, options, cross=None):
+def _fusion(intercept, ridge) -> dict:
+    """The fusion settings, checked before any work."""
+    if not isinstance(intercept, (bool, np.bool_)):
+        raise ValueError(f"intercept must be True or False; got {intercept!r}")
+    if ridge is not None:
+        ridge = as_positive_real(ridge, "ridge (None, or a relative ridge)", allow_zero=True)
+    return {"intercept": bool(intercept), "ridge": ridge}
+
+
+def _prune_one(model, layer, k, method, reweight, rng, layer_data, fusion, options, cross=None):
     """Select and apply for one layer: (new model, kept indices). The model is copied, never modified."""
     keep = select_neurons(method, k, layer_data, rng=rng, **options)
     if keep.size == layer_data.n and cross is None:
         return copy.deepcopy(model), keep
     stats = layer_data.stats if reweight else None
-    return apply_pruning(model, layer, keep, stats, intercept=intercept, cross=cross), keep
+    return apply_pruning(model, layer, keep, stats, cross=cross, **fusion), keep
 
 
 def sizes_for_fraction(model: nn.Module, fraction: float) -> list[int]:
@@ -221,6 +238,7 @@ def prune_network(
     first_layer_data: LayerData | None = None,
     return_keep: bool = False,
     intercept: bool = False,
+    ridge: float | None = None,
     beta: float | None = None,
     eps: float = DEFAULT_EPS,
     batch_size: int = 8192,
@@ -247,7 +265,7 @@ def prune_network(
         kernel settings are its own: passing ``beta`` or ``eps`` as well is an error.
     return_keep : bool
         Also return the kept indices of each layer.
-    intercept, beta, eps, batch_size, **options
+    intercept, ridge, beta, eps, batch_size, **options
         As in :func:`prune_layer`.
     target : {"pruned", "original"}
         What fusion reproduces in the layers after the first: the next-layer input of
@@ -278,7 +296,10 @@ def prune_network(
             )
     if target not in ("pruned", "original"):
         raise ValueError(f"target must be 'pruned' or 'original'; got {target!r}")
+    if target == "original" and intercept:
+        raise ValueError("fusion towards the original network has no intercept option")
     rng = as_rng(rng)
+    fusion = _fusion(intercept, ridge)
     current, keeps = model, []
     for layer, k in enumerate(ks):
         given = first_layer_data if layer == 0 else None
@@ -293,7 +314,7 @@ def prune_network(
             current, layer, method, given, data, beta_used, eps_used, batch_size
         )
         current, keep = _prune_one(
-            current, layer, k, method, reweight, rng, layer_data, intercept, options, cross
+            current, layer, k, method, reweight, rng, layer_data, fusion, options, cross
         )
         keeps.append(keep)
     return (current, keeps) if return_keep else current
