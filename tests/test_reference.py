@@ -119,7 +119,7 @@ def test_a_broken_fusion_fails_the_reference_check(monkeypatch):
     n = REGRESSION_NETWORKS
     exp = Experiment("mnist", settings_for("mnist", fast=False, instances=n), progress=False)
 
-    def deleted(stats, keep, W, b=None, intercept=False):
+    def deleted(stats, keep, W, b=None, **options):
         return np.ascontiguousarray(W[np.sort(keep)]), b
 
     monkeypatch.setattr(divnet_nb.pruning.apply, "fuse_from_gram", deleted)
