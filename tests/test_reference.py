@@ -87,6 +87,37 @@ def test_the_readme_tables_are_generated_from_the_references():
     assert readme.render(tampered, refs, boards) != tampered
 
 
+
+def test_the_readme_prose_says_what_the_references_show():
+    """The hand-written sentences of README's "What we found", checked against the references."""
+    from divnet_nb.experiments.verdicts import decide, t_interval
+
+    refs = readme.load_references()
+    beats = {}
+    for ds, ref in refs.items():
+        t2 = ref["table2"]
+        test = {k: np.asarray(v["test"]) for k, v in t2["errors"].items()}
+        for j, f in enumerate(t2["fractions"]):
+            if f == 1:
+                continue
+            means = {k: v[:, j].mean() for k, v in test.items()}
+            assert min(means, key=means.get) == "importance+fuse", (ds, f)
+            mean, low, high = t_interval(test["importance+fuse"][:, j] - test["dpp+fuse"][:, j])
+            beats[ds, f] = decide(low, high, "<0")
+    holds = {key for key, v in beats.items() if v == "holds"}
+    assert holds == {("mnist", 0.1), ("mnist", 0.25), ("mnist", 0.5), ("cifar10", 0.1)} | {
+        ("mnist_rot", f) for f in (0.1, 0.25, 0.5, 0.75)
+    }
+    assert all(v.startswith("not resolved") for key, v in beats.items() if key not in holds)
+
+    def verdict(ds, figure):
+        return next(c["verdict"] for c in refs[ds]["claims"] if f"({figure})" in c["claim"])
+
+    assert all(verdict(ds, "Fig. 5") == "holds" for ds in refs)
+    assert [verdict(ds, "Fig. 3") == "holds" for ds in refs] == [False, True, True]
+    assert [verdict(ds, "App. A") for ds in refs][:2] == ["does not hold"] * 2
+    assert verdict("cifar10", "App. A").startswith("not resolved")
+
 #: Networks the regression test reproduces (the reference has 5; 3 keep make test in budget).
 REGRESSION_NETWORKS = 3
 
