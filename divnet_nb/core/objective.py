@@ -127,14 +127,17 @@ def forward_path(G, W, k_max: int | None = None) -> tuple[np.ndarray, np.ndarray
     Cost: O(n t + n m) at step t, O(n k^2 + n m k) for the whole pass, with in-place BLAS-2 updates: the residual Gram
     column comes from the Cholesky factor of the chosen block (a pivoted Cholesky whose
     pivot is the fusion gain), and M = C W and its row norms are updated by rank one.
+    The chosen neurons' rows are dropped from the working arrays as they accumulate
+    (:data:`COMPACT_BELOW`), so later steps touch only the neurons still free.
     """
     G, W = _check(G, W)
     n, m = W.shape
     k_max = n if k_max is None else as_size(k_max, n, "k_max")
+    idx = np.arange(n)  # the neurons behind the working rows
     M = np.asfortranarray(G @ W)
     norms = np.einsum("ij,ij->i", M, M)
     diag = np.diag(G).copy()
-    factor = np.zeros((n, k_max), order="F")  # C(S) = G - factor factor^T
+    factor = np.zeros((n, k_max), order="F")  # C(S) = G - factor factor^T, on the working rows
     err = float(np.einsum("ij,ij->", W, M))
     tol = ZERO_VARIANCE * max(float(np.max(diag)), np.finfo(float).tiny)
     free = np.ones(n, dtype=bool)
@@ -142,14 +145,14 @@ def forward_path(G, W, k_max: int | None = None) -> tuple[np.ndarray, np.ndarray
     for t in range(k_max):
         live = free & (diag > tol)
         if not live.any():
-            rest = np.flatnonzero(free)[: k_max - len(order)]
+            rest = np.setdiff1d(np.arange(n), order)[: k_max - len(order)]
             order += rest.tolist()
             errors += [err] * rest.size
             break
-        score = np.full(n, -np.inf)
+        score = np.full(idx.size, -np.inf)
         score[live] = norms[live] / diag[live]
         j = int(np.argmax(score))
-        c = G[:, j] - factor[:, :t] @ factor[j, :t]  # the residual Gram column C(S)[:, j]
+        c = G[idx, idx[j]] - factor[:, :t] @ factor[j, :t]  # the residual Gram column C(S)[:, j]
         d = c[j]
         f = c / math.sqrt(d)
         factor[:, t] = f
@@ -162,8 +165,13 @@ def forward_path(G, W, k_max: int | None = None) -> tuple[np.ndarray, np.ndarray
         err = max(err - float(mj @ mj) / d, 0.0)
         free[j] = False
         diag[j] = 0.0
-        order.append(j)
+        order.append(int(idx[j]))
         errors.append(err)
+        if free.sum() < COMPACT_BELOW * idx.size:
+            idx, M, norms, diag, factor, free = (
+                idx[free], np.asfortranarray(M[free]), norms[free], diag[free],
+                np.asfortranarray(factor[free]), free[free],
+            )  # fmt: skip
     return np.asarray(order, dtype=np.int64), np.asarray(errors)
 
 
@@ -172,11 +180,13 @@ def backward_path(G, W, k_min: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``(order, errors)``: after removing ``order[:r]`` (r = 0 .. n - k_min) the
     kept set has n - r neurons and E = ``errors[r]`` (``errors[0]`` = 0, all kept).
-    Cost: O(n^2 + n m) per removal, in-place BLAS-2 downdates of H and D.
+    Cost: O(n^2 + n m) per removal, in-place BLAS-2 downdates of H and D; removed
+    neurons' rows and columns are dropped as they accumulate (:data:`COMPACT_BELOW`).
     """
     G, W = _check(G, W)
     n = G.shape[0]
     k_min = as_size(k_min, n, "k_min")
+    idx = np.arange(n)  # the neurons behind the working rows
     H = np.asfortranarray(_inverse(G, "the layer's Gram matrix"))
     D = np.asfortranarray(H @ (G @ W))  # = W when G is regular
     norms = np.einsum("ij,ij->i", D, D)
@@ -185,7 +195,7 @@ def backward_path(G, W, k_min: int = 1) -> tuple[np.ndarray, np.ndarray]:
     order, errors = [], [0.0]
     for _ in range(n - k_min):
         hd = np.diag(H)
-        inc = np.full(n, np.inf)
+        inc = np.full(idx.size, np.inf)
         # hd = 0 only when the whole layer is dead (H = 0): removing a neuron then costs nothing
         inc[alive] = np.divide(
             norms[alive], hd[alive], out=np.zeros(int(alive.sum())), where=hd[alive] > 0.0
@@ -199,9 +209,18 @@ def backward_path(G, W, k_min: int = 1) -> tuple[np.ndarray, np.ndarray]:
         np.maximum(norms, 0.0, out=norms)
         alive[j] = False
         err += float(inc[j])
-        order.append(j)
+        order.append(int(idx[j]))
         errors.append(err)
+        if alive.sum() < COMPACT_BELOW * idx.size:
+            idx, H, D, norms, alive = (
+                idx[alive], np.asfortranarray(H[np.ix_(alive, alive)]),
+                np.asfortranarray(D[alive]), norms[alive], alive[alive],
+            )  # fmt: skip
     return np.asarray(order, dtype=np.int64), np.asarray(errors)
+
+
+#: The greedy paths drop finished rows once fewer than this fraction of the working rows remain.
+COMPACT_BELOW = 0.75
 
 
 def swap_search(G, W, keep, max_swaps: int | None = None) -> tuple[np.ndarray, float, int]:
@@ -224,14 +243,15 @@ def swap_search(G, W, keep, max_swaps: int | None = None) -> tuple[np.ndarray, f
     G, W = _check(G, W)
     n = G.shape[0]
     start = np.sort(as_index_set(keep, n, "keep"))
-    start_err = fusion_error(G, W, start)
     if start.size in (0, n):
-        return start, start_err, 0
+        return start, fusion_error(G, W, start), 0
     max_swaps = n if max_swaps is None else as_count(max_swaps, "max_swaps")
-    total = float(np.einsum("ij,ij->", W, G @ W))
+    GW = G @ W
+    total = float(np.einsum("ij,ij->", W, GW))
     tol = ZERO_VARIANCE * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
     below = -1e-12 * max(total, 1e-300)  # an exchange counts when it changes E by less
-    state = _SwapState(G, W, start, total)
+    state = _SwapState(G, W, start, total, GW)
+    start_err = state.err  # the same arithmetic as fusion_error(G, W, start)
     swaps = 0
     while swaps < max_swaps:
         best = state.best_exchange(tol, SWAP_CANDIDATES, below)
@@ -242,7 +262,9 @@ def swap_search(G, W, keep, max_swaps: int | None = None) -> tuple[np.ndarray, f
         state.exchange(best[0], best[1])
         swaps += 1
         if swaps % SWAP_REFRESH == 0:
-            state = _SwapState(G, W, state.S, total)
+            state = _SwapState(G, W, state.S, total, GW)
+    if swaps == 0:
+        return start, start_err, 0
     S = np.sort(state.S)
     err = fusion_error(G, W, S)
     if err > start_err:
@@ -259,15 +281,15 @@ SWAP_REFRESH = 25
 class _SwapState:
     """H = G_SS^-1, D = H G_{S,:} W, M = C(S) W, diag C(S) and E for a kept set S."""
 
-    def __init__(self, G, W, S, total):
-        self.G, self.W, self.total = G, W, total
+    def __init__(self, G, W, S, total, GW):
+        self.G, self.W, self.total, self.GW = G, W, total, GW
         self.S = np.asarray(S, dtype=np.int64).copy()
         self.H = _inverse(G[np.ix_(self.S, self.S)], "G_SS")
-        B = G[self.S] @ W
+        B = GW[self.S]  # G_{S,:} W
         self.D = self.H @ B
         GS = G[:, self.S]
-        self.M = np.asfortranarray(G @ W - GS @ self.D)
-        self.Cd = np.diag(G) - np.einsum("ij,jk,ik->i", GS, self.H, GS)
+        self.M = np.asfortranarray(GW - GS @ self.D)
+        self.Cd = np.diag(G) - np.einsum("ij,ij->i", GS @ self.H, GS)
         self.err = max(total - float(np.einsum("ij,ij->", B, self.D)), 0.0)
 
     def removed(self) -> np.ndarray:
@@ -324,7 +346,7 @@ class _SwapState:
         # remove the neuron at position a: C(S - i) = C(S) + v v^T / H_aa, v = G_{:,S} H_{:,a}
         h, haa, da = H[:, a].copy(), H[a, a], D[a].copy()
         if not haa > 0.0:  # S was a wholly dead block (H = 0): no rank-one form, start afresh
-            self.__init__(G, self.W, np.delete(S, a), self.total)
+            self.__init__(G, self.W, np.delete(S, a), self.total, self.GW)
             return
         v = G[:, S] @ h
         blas.dger(1.0 / haa, v, da, a=self.M, overwrite_a=1)  # v^T W = D_a
@@ -346,7 +368,7 @@ def exchange_deltas(G, W, keep) -> tuple[np.ndarray, np.ndarray, float]:
     S = np.sort(as_index_set(keep, G.shape[0], "keep"))
     total = float(np.einsum("ij,ij->", W, G @ W))
     tol = ZERO_VARIANCE * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
-    state = _SwapState(G, W, S, total)
+    state = _SwapState(G, W, S, total, G @ W)
     R = state.removed()
     return state.deltas(R, tol), R, state.err
 
