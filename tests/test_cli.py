@@ -296,7 +296,10 @@ def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(tmp_path, sig
             "--instances", "3", "--quiet"]  # fmt: skip
     whole, part = tmp_path / "whole", tmp_path / "part"
     subprocess.run([*argv, "--out", str(whole)], check=True, capture_output=True)
-    proc = subprocess.Popen([*argv, "--out", str(part)], stderr=subprocess.PIPE, text=True)
+    # a shell that started us in the background ignores SIGINT, and Python then keeps ignoring
+    # it: give the run the default disposition, as a terminal's Ctrl-C finds it
+    proc = subprocess.Popen([*argv, "--out", str(part)], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 300
     while len(list(part.glob(".parts/*/*.json"))) < 3:
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended too early"
