@@ -87,7 +87,6 @@ def test_the_readme_tables_are_generated_from_the_references():
     assert readme.render(tampered, refs, boards) != tampered
 
 
-
 def test_the_readme_prose_says_what_the_references_show():
     """The hand-written sentences of README's "What we found", checked against the references."""
     from divnet_nb.experiments.verdicts import decide, t_interval
@@ -117,6 +116,7 @@ def test_the_readme_prose_says_what_the_references_show():
     assert [verdict(ds, "Fig. 3") == "holds" for ds in refs] == [False, True, True]
     assert [verdict(ds, "App. A") for ds in refs][:2] == ["does not hold"] * 2
     assert verdict("cifar10", "App. A").startswith("not resolved")
+
 
 #: Networks the regression test reproduces (the reference has 5; 3 keep make test in budget).
 REGRESSION_NETWORKS = 3
