@@ -104,3 +104,77 @@ def test_bad_input_is_one_clear_error(change, message):
         generalization_error(**args)
     with pytest.raises(ValueError, match="same input dimension"):
         order_parameters(np.ones((2, 5)), np.ones((2, 6)))
+
+
+# ---- online SGD --------------------------------------------------------------------------
+
+
+def naive_sgd(W, v, W_star, v_star, X, noise, eta, train_v):
+    """The update rule written with numpy, one step at a time (the kernel's slow twin)."""
+    from scipy.special import erf
+
+    W, v = W.copy(), v.copy()
+    N = W.shape[1]
+    for x, xi in zip(X, noise, strict=True):
+        lam = W @ x / math.sqrt(N)
+        delta = v @ erf(lam / math.sqrt(2)) - v_star @ erf(W_star @ x / math.sqrt(2 * N)) - xi
+        gprime = math.sqrt(2 / math.pi) * np.exp(-(lam**2) / 2)
+        new_v = v - eta / N * erf(lam / math.sqrt(2)) * delta if train_v else v
+        W = W - np.outer(eta / math.sqrt(N) * v * gprime * delta, x)
+        v = new_v
+    return W, v
+
+
+@pytest.mark.parametrize("train_v", [True, False])
+def test_the_sgd_kernel_follows_the_update_rule(train_v):
+    from divnet_nb.theory.online import _sgd_block
+
+    rng = np.random.default_rng(3)
+    N, K, M, steps = 20, 4, 2, 300
+    W, v = rng.standard_normal((K, N)), rng.standard_normal(K)
+    W_star, v_star = rng.standard_normal((M, N)), np.array([2.0, -1.0])
+    X, noise = rng.standard_normal((steps, N)), 0.25 * rng.standard_normal(steps)
+    want_W, want_v = naive_sgd(W, v, W_star, v_star, X, noise, 0.5, train_v)
+    for kernel in (_sgd_block, getattr(_sgd_block, "py_func", _sgd_block)):  # compiled, plain
+        got_W, got_v = W.copy(), v.copy()
+        kernel(got_W, got_v, W_star, v_star, X, noise, 0.5, train_v)
+        np.testing.assert_allclose(got_W, want_W, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(got_v, want_v, rtol=1e-10, atol=1e-12)
+    assert train_v or np.array_equal(got_v, v)
+
+
+def test_a_seed_gives_the_same_run_and_the_student_learns():
+    from divnet_nb.theory import online_sgd
+
+    rng = np.random.default_rng(0)
+    N, K, M = 100, 4, 2
+    W_star, v_star = rng.standard_normal((M, N)), np.full(M, 2.0)
+    W, v = 0.1 * rng.standard_normal((K, N)), 0.1 * rng.standard_normal(K)
+    before = W.copy(), v.copy()
+    runs = [online_sgd(W, v, W_star, v_star, steps=60_000, records=6, rng=7) for _ in range(2)]
+    assert np.array_equal(runs[0].W, runs[1].W) and np.array_equal(runs[0].error, runs[1].error)
+    assert np.array_equal(W, before[0]) and np.array_equal(v, before[1])  # inputs untouched
+    curve = runs[0]
+    assert curve.alpha.tolist() == [0, 100, 200, 300, 400, 500, 600]
+    assert curve.error[0] == pytest.approx(
+        generalization_error(*order_parameters(W, W_star), v, v_star)
+    )
+    assert curve.error[-1] < 0.1 * curve.error[0]  # a realisable teacher is learned
+    Q, R, T = order_parameters(curve.W, W_star)
+    assert curve.error[-1] == pytest.approx(generalization_error(Q, R, T, curve.v_final, v_star))
+
+
+def test_online_sgd_rejects_bad_input_before_work():
+    from divnet_nb.theory import online_sgd
+
+    W, v, Ws, vs = np.ones((3, 5)), np.ones(3), np.ones((2, 5)), np.ones(2)
+    with pytest.raises(ValueError, match="same input dimension"):
+        online_sgd(W, v, np.ones((2, 6)), vs)
+    with pytest.raises(ValueError, match="one entry per row"):
+        online_sgd(W, np.ones(2), Ws, vs)
+    with pytest.raises(ValueError, match="eta"):
+        online_sgd(W, v, Ws, vs, eta=0)
+    with pytest.raises(ValueError, match="steps"):
+        online_sgd(W, v, Ws, vs, steps=0)
+    with pytest.raises(ValueError, match="W"):
+        online_sgd(np.full((3, 5), np.nan), v, Ws, vs)
