@@ -366,9 +366,10 @@ def exchange_deltas(G, W, keep) -> tuple[np.ndarray, np.ndarray, float]:
     """
     G, W = _check(G, W)
     S = np.sort(as_index_set(keep, G.shape[0], "keep"))
-    total = float(np.einsum("ij,ij->", W, G @ W))
+    GW = G @ W
+    total = float(np.einsum("ij,ij->", W, GW))
     tol = ZERO_VARIANCE * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
-    state = _SwapState(G, W, S, total, G @ W)
+    state = _SwapState(G, W, S, total, GW)
     R = state.removed()
     return state.deltas(R, tol), R, state.err
 

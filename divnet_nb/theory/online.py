@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core._config import jit
 from ..core._validate import as_count, as_float_array, as_positive_real, as_rng
-from .teacher_student import generalization_error, order_parameters
+from .teacher_student import generalization_error, order_parameters, weight_pair
 
 #: Steps whose inputs are drawn at once (a block of BLOCK x N float64 numbers).
 BLOCK = 4096
@@ -67,7 +67,7 @@ def _sgd_block(W, v, W_star, v_star, X, noise, eta, train_v):  # pragma: no cove
 
 @dataclass
 class LearningCurve:
-    """A run: ``alpha`` (steps / N) at each record, the order parameters there, eps_g, final weights."""
+    """A run: ``alpha`` (steps / N) at each record, Q, R, v and eps_g there, the teacher's T, final weights."""
 
     alpha: np.ndarray
     Q: np.ndarray
@@ -88,14 +88,9 @@ def online_sgd(
     included) of the order parameters, v and the exact eps_g (noise-free; add sigma^2 / 2
     for the test error on noisy labels).
     """
-    W = np.array(as_float_array(W, "W", 2), dtype=np.float64)
-    W_star = np.ascontiguousarray(as_float_array(W_star, "W_star", 2), dtype=np.float64)
+    W, W_star = weight_pair(W, W_star)  # W is a copy: the run trains it in place
     v = np.array(as_float_array(v, "v", 1), dtype=np.float64)
     v_star = np.ascontiguousarray(as_float_array(v_star, "v_star", 1), dtype=np.float64)
-    if W.shape[1] != W_star.shape[1]:
-        raise ValueError(
-            f"W and W_star must have the same input dimension N; got {W.shape[1]} and {W_star.shape[1]}"
-        )
     if v.size != W.shape[0] or v_star.size != W_star.shape[0]:
         raise ValueError("v must have one entry per row of W, and v_star one per row of W_star")
     eta = as_positive_real(eta, "eta")
@@ -105,12 +100,12 @@ def online_sgd(
     rng = as_rng(rng)
     N = W.shape[1]
     marks = np.unique(np.linspace(0, steps, records + 1).round().astype(np.int64))
-    alpha, Qs, Rs, Ts, vs, errors = [], [], [], [], [], []
+    alpha, Qs, Rs, vs, errors = [], [], [], [], []
 
     def record(step):
         Q, R, T = order_parameters(W, W_star)
         alpha.append(step / N)
-        Qs.append(Q), Rs.append(R), Ts.append(T), vs.append(v.copy())
+        Qs.append(Q), Rs.append(R), vs.append(v.copy())
         errors.append(generalization_error(Q, R, T, v, v_star))
 
     record(0)
@@ -124,6 +119,6 @@ def online_sgd(
             done += n
         record(done)
     return LearningCurve(
-        np.asarray(alpha), np.asarray(Qs), np.asarray(Rs), np.asarray(Ts), np.asarray(vs),
+        np.asarray(alpha), np.asarray(Qs), np.asarray(Rs), W_star @ W_star.T / N, np.asarray(vs),
         np.asarray(errors), W, v,
     )  # fmt: skip

@@ -94,14 +94,20 @@ def generalization_error(Q, R, T, v, v_star) -> float:
     return float((student + teacher - 2.0 * cross) / math.pi)
 
 
-def order_parameters(W, W_star) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Q, R, T) of a student with first-layer weights ``W`` (K x N) and a teacher ``W_star`` (M x N)."""
-    W = as_float_array(W, "W", 2).astype(np.float64)
-    W_star = as_float_array(W_star, "W_star", 2).astype(np.float64)
+def weight_pair(W, W_star) -> tuple[np.ndarray, np.ndarray]:
+    """Student and teacher first-layer weights as float64 C arrays (copies) with one input dimension N."""
+    W = np.array(as_float_array(W, "W", 2), dtype=np.float64)
+    W_star = np.array(as_float_array(W_star, "W_star", 2), dtype=np.float64)
     if W.shape[1] != W_star.shape[1]:
         raise ValueError(
             f"W and W_star must have the same input dimension N; got {W.shape[1]} and {W_star.shape[1]}"
         )
+    return W, W_star
+
+
+def order_parameters(W, W_star) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Q, R, T) of a student with first-layer weights ``W`` (K x N) and a teacher ``W_star`` (M x N)."""
+    W, W_star = weight_pair(W, W_star)
     N = W.shape[1]
     return W @ W.T / N, W @ W_star.T / N, W_star @ W_star.T / N
 
