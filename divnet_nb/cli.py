@@ -152,6 +152,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     board.add_argument("--fresh", action="store_true", help="ignore finished parts; compute all")
     board.add_argument("--quiet", action="store_true", help="no progress bars")
+    edges = sub.add_parser(
+        "edges",
+        help="DPP edge pruning of the first hidden layer against random, magnitude and node pruning",
+        description="Keep 10-90 %% of every first-layer unit's incoming weights with the "
+        "registered edge rules (DPP edge, random, magnitude), each with and without edge "
+        "reweighting, and prune nodes at the same parameter count (DivNet, importance, swaps, "
+        "with fusion); write edges.json, edges.md and edges.png. Resumable like reproduce.",
+    )
+    edges.add_argument("--dataset", required=True, choices=DATASETS)
+    edges.add_argument("--instances", type=int, help="networks (default: Table 1's 5; fast: 2)")
+    emode = edges.add_mutually_exclusive_group()
+    emode.add_argument("--fast", action="store_true", default=None, help="data subsets, 2 networks")
+    emode.add_argument("--full", action="store_false", dest="fast", help="full run even in CI")
+    edges.add_argument("--seed", type=int, default=0, help="as for reproduce (default 0)")
+    edges.add_argument("--out", type=Path, help="output folder (default results/edges-<dataset>/)")
+    edges.add_argument("--fresh", action="store_true", help="ignore finished parts; compute all")
+    edges.add_argument("--quiet", action="store_true", help="no progress bars")
     sub.add_parser("data", help="where datasets are looked for, and which are there")
     return parser
 
@@ -329,6 +346,46 @@ def _leaderboard(args) -> int:
     return 0
 
 
+def _edges(args) -> int:
+    from .experiments.settings import settings_for
+
+    fast = _fast(args)
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0; got {args.seed}")
+    if args.instances is not None and args.instances < 1:
+        raise UsageError(f"--instances must be >= 1; got {args.instances}")
+    settings = settings_for(args.dataset, fast=fast, instances=args.instances, seed=args.seed)
+    out = _writable_folder(
+        args.out if args.out is not None else results_dir() / f"edges-{args.dataset}"
+    )
+    import json
+
+    from ._io import atomic_write
+    from .experiments import Experiment
+    from .experiments.edges import edge_experiment
+    from .report.edges import edges_markdown, plot_edges
+    from .report.figures import save_figure
+
+    parts = out / ".parts"
+    if args.fresh and parts.is_dir():
+        import shutil
+
+        shutil.rmtree(parts)
+    try:
+        exp = Experiment(args.dataset, settings, progress=not args.quiet, store_root=parts)
+        result = edge_experiment(exp)
+    except KeyboardInterrupt:
+        print(f"divnet-nb: interrupted; finished parts are kept in {parts}", file=sys.stderr)
+        return 130
+    with atomic_write(out / "edges.json", "w") as f:
+        json.dump(result, f, indent=1)
+    with atomic_write(out / "edges.md", "w") as f:
+        f.write(edges_markdown(result) + "\n")
+    save_figure(lambda ax: plot_edges(result, ax=ax), out / "edges.png", figsize=(7.2, 4.6))
+    print(f"divnet-nb: {args.dataset}: edge pruning at {out / 'edges.md'}")
+    return 0
+
+
 def _data(_args) -> int:
     from .datasets import status
 
@@ -352,6 +409,8 @@ def main(argv=None) -> int:
             return _reproduce(args)
         if args.command == "leaderboard":
             return _leaderboard(args)
+        if args.command == "edges":
+            return _edges(args)
         return _data(args)
     except (UsageError, DatasetNotFoundError, DatasetError) as exc:
         message = " ".join(str(exc).split())

@@ -238,10 +238,11 @@ def test_sites_are_found_once_for_any_elementwise_activation():
 @pytest.fixture
 def first_edges():
     @register_method("first-edges", "edge", label="first edges", color="tab:brown", marker="X")
-    def rule(data, k, rng):
-        mask = np.zeros((data.n_units, data.n_inputs), dtype=bool)
-        mask[:, :k] = True
-        return mask
+    def rule(data, sizes, rng):
+        masks = {k: np.zeros((data.n_units, data.n_inputs), dtype=bool) for k in sizes}
+        for k, mask in masks.items():
+            mask[:, :k] = True
+        return masks
 
     yield "first-edges"
     unregister_method("first-edges")

@@ -9,6 +9,7 @@
 * :mod:`.statistics` - reading a layer's statistics from a network, through its site;
 * :mod:`.apply` - physical removal of neurons, with or without fusion (eqs. 3-4);
 * :mod:`.edges` - the ``edge`` kind: masks over each unit's incoming weights;
+* :mod:`.edge_rules` - the edge rules: DPP edge pruning (Acharyya et al.), random, magnitude;
 * :mod:`.gating` - the ``gate`` kind: gates trained with a penalty, then cut out;
 * :mod:`.budget` - a budget of hidden neurons shared across layers.
 
@@ -20,7 +21,7 @@ first use (:mod:`lazy_loader`).
 
 import lazy_loader as lazy
 
-from . import neurons, rules  # noqa: F401, I001 - register the neuron methods (no torch needed)
+from . import edge_rules, neurons, rules  # noqa: F401, I001 - register the methods (no torch needed)
 
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
@@ -45,7 +46,15 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "sizes_for_fraction",
         ],
         "budget": ["allocate", "relative_error_curves"],
-        "edges": ["EdgeData", "count_parameters", "edge_statistics", "prune_edges", "select_edges"],
+        "edges": [
+            "EdgeData",
+            "count_parameters",
+            "edge_statistics",
+            "prune_edges",
+            "reweight_edges",
+            "select_edge_masks",
+            "select_edges",
+        ],
         "gating": ["GatedNetwork", "UnitGate", "train_gated", "wrap_with_gates"],
         "statistics": [
             "collect_activations",

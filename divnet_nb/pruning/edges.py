@@ -2,26 +2,28 @@
 
 An edge rule sees the layer's *input* statistics (:class:`EdgeData`: the Gram matrix of
 the inputs the layer's producer reads, and its incoming weights, one row per unit) and
-returns a boolean mask of shape (units, inputs) that keeps exactly ``k`` incoming
-weights of every unit. :func:`prune_edges` reads the statistics through the layer's
+returns, for each asked size k, a boolean mask of shape (units, inputs) that keeps
+exactly k incoming weights of every unit (the rules are in :mod:`.edge_rules`). :func:`prune_edges` reads the statistics through the layer's
 site in one pass over the data, asks the registered rule for the mask, checks it,
 optionally *reweights* the kept edges (the edge counterpart of eq. 3's fusion: for unit
 h with kept inputs S and removed inputs R, the kept weights gain
 :math:`\\delta_h = \\arg\\min_\\delta \\lVert X_S \\delta - X_R w_{R,h} \\rVert^2`, solved from
-blocks of the one input Gram matrix), and attaches the mask to a copy of the model with
+blocks of the one input Gram matrix, :func:`divnet_nb.core.edges.reweight_edge_weights`), and attaches the mask to a copy of the model with
 :mod:`torch.nn.utils.prune`, so it persists and shows in the state dict.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..core._validate import as_rng, as_size
-from ..core.fuse import fuse_from_gram
+from ..core._validate import as_rng, as_size, is_int
+from ..core.edges import reweight_edge_weights
+from ..core.fuse import FusionWarning
 from ..core.kernel import GramAccumulator
 from ..nets.sites import site_for
 from .registry import get_method
@@ -33,6 +35,7 @@ __all__ = [
     "prune_edges",
     "reweight_edges",
     "select_edges",
+    "select_edge_masks",
 ]
 
 
@@ -68,27 +71,50 @@ def edge_statistics(model: nn.Module, layer: int, data, *, batch_size: int = 819
     return EdgeData(acc, np.asarray(site.incoming(model), dtype=np.float64))
 
 
-def select_edges(method: str, k: int, edge_data: EdgeData, *, rng=None, **options) -> np.ndarray:
-    """Boolean mask (units, inputs) keeping exactly ``k`` incoming weights per unit, by an edge rule."""
+def select_edge_masks(
+    method: str, sizes, edge_data: EdgeData, *, rng=None, **options
+) -> dict[int, np.ndarray]:
+    """Masks (units, inputs) keeping exactly k incoming weights per unit, for each k in ``sizes``, by an edge rule.
+
+    One call serves a whole sweep: a rule's expensive part (the DPP rule's
+    eigendecompositions) is done once for every size.
+    """
     m = get_method(method, "edge")
     d = edge_data.n_inputs
-    k = as_size(k, d, "k", upper="the number of inputs d")
+    if is_int(sizes):
+        sizes = [sizes]
+    sizes = sorted({as_size(k, d, "k", upper="the number of inputs d") for k in sizes})
+    if not sizes:
+        raise ValueError("sizes must name at least one k")
     unknown = set(options) - set(m.options)
     if unknown:
         raise ValueError(f"method {m.name!r} takes no option(s) {sorted(unknown)}")
-    mask = np.asarray(m.function(edge_data, k, as_rng(rng), **options))
+    masks = m.function(edge_data, tuple(sizes), as_rng(rng), **options)
     shape = (edge_data.n_units, d)
-    if mask.dtype != bool or mask.shape != shape:
+    if not isinstance(masks, dict) or sorted(masks) != sizes:
         raise ValueError(
-            f"method {m.name!r} must return a boolean mask of shape {shape}; got {mask.dtype} {mask.shape}"
+            f"edge method {m.name!r} must return a dict with one mask per size {sizes}"
         )
-    counts = mask.sum(axis=1)
-    if not np.all(counts == k):
-        bad = np.flatnonzero(counts != k)
-        raise ValueError(
-            f"method {m.name!r} kept {counts[bad[0]]} edges of unit {bad[0]}; every unit must keep k = {k}"
-        )
-    return mask
+    for k in sizes:
+        mask = np.asarray(masks[k])
+        if mask.dtype != bool or mask.shape != shape:
+            raise ValueError(
+                f"method {m.name!r} must return boolean masks of shape {shape}; got {mask.dtype} {mask.shape}"
+            )
+        counts = mask.sum(axis=1)
+        if not np.all(counts == k):
+            bad = np.flatnonzero(counts != k)
+            raise ValueError(
+                f"method {m.name!r} kept {counts[bad[0]]} edges of unit {bad[0]}; every unit must keep k = {k}"
+            )
+        masks[k] = mask
+    return masks
+
+
+def select_edges(method: str, k: int, edge_data: EdgeData, *, rng=None, **options) -> np.ndarray:
+    """Boolean mask (units, inputs) keeping exactly ``k`` incoming weights per unit, by an edge rule."""
+    k = as_size(k, edge_data.n_inputs, "k", upper="the number of inputs d")
+    return select_edge_masks(method, [k], edge_data, rng=rng, **options)[k]
 
 
 def reweight_edges(stats: GramAccumulator, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -96,16 +122,24 @@ def reweight_edges(stats: GramAccumulator, mask: np.ndarray, weights: np.ndarray
 
     For unit h, with kept inputs S = ``mask[h]``, the kept weights become
     :math:`w_{S,h} + G_{SS}^{-1} G_{SR} w_{R,h}` (eq. 3-4's fusion over the inputs of one
-    unit), all from the one input Gram matrix; removed weights become 0.
+    unit), all from the one input Gram matrix; removed weights become 0. Singular blocks
+    (inputs that are linearly dependent on the data) are solved with a small ridge, as
+    fusion does; one :class:`~divnet_nb.FusionWarning` says for how many units.
     """
-    G = stats.gram
-    out = np.zeros_like(weights, dtype=np.float64)
-    for h in range(weights.shape[0]):
-        keep = np.flatnonzero(mask[h])
-        if keep.size == weights.shape[1]:
-            out[h] = weights[h]
-            continue
-        out[h, keep] = fuse_from_gram(G, keep, weights[h][:, None].astype(np.float64))[:, 0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FusionWarning)
+        out = reweight_edge_weights(stats.gram, mask, weights)
+    ridged = [w for w in caught if issubclass(w.category, FusionWarning)]
+    for w in caught:
+        if not issubclass(w.category, FusionWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if ridged:
+        warnings.warn(
+            f"edge reweighting: the kept inputs' Gram block was singular for {len(ridged)} of "
+            f"{mask.shape[0]} units; solved with a small ridge (see FusionWarning)",
+            FusionWarning,
+            stacklevel=2,
+        )
     return out
 
 
@@ -113,7 +147,7 @@ def prune_edges(
     model: nn.Module,
     layer: int,
     k: int,
-    method: str,
+    method: str = "dpp",
     reweight: bool = False,
     rng=None,
     *,
@@ -132,8 +166,9 @@ def prune_edges(
         Hidden-layer index.
     k : int
         Incoming weights kept per unit, 1 <= k <= d (the layer's inputs).
-    method : str
-        A registered ``edge`` method.
+    method : str, default "dpp"
+        A registered ``edge`` method: ``"dpp"``, ``"random"``, ``"magnitude"`` or your own
+        (:mod:`.edge_rules`).
     reweight : bool
         Move the removed edges' contributions onto the kept ones (:func:`reweight_edges`).
     rng : None, int or numpy.random.Generator

@@ -9,9 +9,9 @@ kind        the registered function                                      applied
             (``k=None`` for methods that choose their own size)           physically smaller
                                                                          layer, with or without
                                                                          fusion)
-``edge``    ``f(edge_data, k, rng, **options) -> bool mask (units, d)``   :mod:`.edges` (a mask
-            keeping exactly ``k`` incoming weights per unit               per unit over its
-                                                                         incoming weights)
+``edge``    ``f(edge_data, sizes, rng, **options) -> {k: bool mask}``     :mod:`.edges` (a mask
+            (units, d) keeping exactly ``k`` incoming weights per unit,   per unit over its
+            for each k of the sorted ``sizes``)                           incoming weights)
 ``gate``    ``f(n_units, layer, **settings) -> UnitGate`` (a module that  :mod:`.gating`
             multiplies a layer's units by trainable gates and has a      (trained with a
             penalty)                                                     penalty, then shrunk)
@@ -84,7 +84,9 @@ class Method:
         return self.color, "-" if reweight else "--", self.marker
 
 
-_METHODS: dict[str, Method] = {}
+#: (kind, name) -> Method. A name may be used once per kind: ``"dpp"`` is both DivNet's
+#: neuron rule and the DPP edge rule, and each caller asks for the kind it applies.
+_METHODS: dict[tuple[str, str], Method] = {}
 
 
 def _check_style(name: str, color: str, marker: str) -> None:
@@ -141,11 +143,13 @@ def register_method(
             f"method {name!r}: needs {sorted(needs - NEEDS)} unknown; allowed: {', '.join(sorted(NEEDS))}"
         )
     _check_style(name, color, marker)
-    if name in _METHODS and not replace:
-        raise ValueError(f"method {name!r} is already registered (pass replace=True to override)")
+    if (kind, name) in _METHODS and not replace:
+        raise ValueError(
+            f"{kind} method {name!r} is already registered (pass replace=True to override)"
+        )
 
     def decorator(function: Callable) -> Callable:
-        _METHODS[name] = Method(
+        _METHODS[(kind, name)] = Method(
             name,
             kind,
             label,
@@ -163,20 +167,28 @@ def register_method(
     return decorator
 
 
-def unregister_method(name: str) -> None:
-    """Remove a method from the registry (for tests and interactive experiments)."""
-    _METHODS.pop(name, None)
+def unregister_method(name: str, kind: str | None = None) -> None:
+    """Remove a method (of one kind, or of every kind) from the registry (for tests and interactive work)."""
+    for key in [key for key in _METHODS if key[1] == name and kind in (None, key[0])]:
+        del _METHODS[key]
 
 
 def method_names(kind: str | None = None) -> tuple[str, ...]:
-    """Registered method names (of one kind), in the order they were registered."""
-    return tuple(n for n, m in _METHODS.items() if kind is None or m.kind == kind)
+    """Registered method names (of one kind), in the order they were registered, each once."""
+    names = (n for k, n in _METHODS if kind is None or k == kind)
+    return tuple(dict.fromkeys(names))
 
 
 def get_method(name, kind: str | None = None) -> Method:
-    """The registered method ``name``; a one-line ValueError listing the registered ones otherwise."""
-    method = _METHODS.get(name) if isinstance(name, str) else None
-    if method is None or (kind is not None and method.kind != kind):
+    """The registered method ``name`` of ``kind``; a one-line ValueError listing the registered ones otherwise.
+
+    Without ``kind``, a neuron method of that name comes first, then any other kind's.
+    """
+    method = None
+    if isinstance(name, str):
+        kinds = (kind,) if kind is not None else KINDS
+        method = next((_METHODS[(k, name)] for k in kinds if (k, name) in _METHODS), None)
+    if method is None:
         what = f"{kind} methods" if kind else "methods"
         raise ValueError(
             f"method must be one of the registered {what}: {', '.join(method_names(kind))}; got {name!r}"
@@ -198,11 +210,11 @@ class Variant:
 
     @property
     def label(self) -> str:
-        return get_method(self.method).variant_label(self.reweight)
+        return get_method(self.method, "neuron").variant_label(self.reweight)
 
     @property
     def style(self) -> tuple[str, str, str]:
-        return get_method(self.method).style(self.reweight)
+        return get_method(self.method, "neuron").style(self.reweight)
 
     @classmethod
     def from_key(cls, key: str) -> Variant:

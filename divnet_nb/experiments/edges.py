@@ -1,0 +1,219 @@
+r"""DPP edge pruning against its baselines and against node pruning at the same parameter count.
+
+On the first hidden layer of the Table 1 networks (d inputs, H units, H' units after it):
+
+* **edge rules** (:mod:`divnet_nb.pruning.edge_rules`: ``dpp``, ``random``, ``magnitude``),
+  each without and with edge reweighting, keeping k = round(f d) incoming weights of
+  every unit for each fraction f of :data:`FRACTIONS`;
+* **node rules** at the matched number of parameters: n = ceil(H (k + H') / (d + H'))
+  kept units (each unit costs its d incoming and H' outgoing weights; an edge-pruned
+  layer keeps H k incoming and all H H' outgoing weights, as counted in Acharyya et
+  al.'s comparison), with fusion (eqs. 3-4): DivNet (``dpp``), ``importance`` and this
+  project's ``swap`` rule.
+
+The x axis of the figure is the fraction of the first layer's parameters (W1 and W2)
+that remain, (k + H') / (d + H') for the edge rules. Claim (3) of that work, "DPP edge
+pruning beats the competing methods", is checked on per-network paired differences
+(:mod:`.verdicts`) against each competitor at each fraction.
+
+Randomness: each (network, rule) has its own generator keyed by the rule's name
+(:func:`~.sweeps.method_stream`), so the plain and reweighted variants are scored on the
+same masks (a paired design).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ..nets.evaluate import error_rate
+from ..nets.sites import site_for
+from ..pruning.apply import prune_layer
+from ..pruning.edges import edge_statistics, reweight_edges, select_edge_masks
+from ..pruning.layer_data import LayerData
+from ..pruning.registry import get_method
+from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
+from .experiment import fusion_warnings
+from .reference import environment
+from .sweeps import method_stream, progress_bar
+from .verdicts import LEVEL, combine, decide, mean_std, t_interval
+
+__all__ = [
+    "FRACTIONS",
+    "EDGE_METHODS",
+    "NODE_METHODS",
+    "edge_sizes",
+    "matched_nodes",
+    "edge_part",
+    "edge_experiment",
+    "edge_comparisons",
+]
+
+#: Kept incoming weights per unit, as fractions of d.
+FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+EDGE_METHODS = ("dpp", "random", "magnitude")
+#: Node rules (with fusion) compared at the matched parameter count.
+NODE_METHODS = ("dpp", "importance", "swap")
+
+
+def edge_sizes(d: int, fractions=FRACTIONS) -> list[int]:
+    """k = round(f d), at least 1, for each fraction."""
+    return [max(1, min(d, round(f * d))) for f in fractions]
+
+
+def matched_nodes(H: int, k: int, d: int, H_next: int) -> int:
+    """Units a node-pruned layer keeps for the parameters of k edges per unit: ceil(H (k + H') / (d + H'))."""
+    for name, value in (("H", H), ("k", k), ("d", d), ("H_next", H_next)):
+        if not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if k > d:
+        raise ValueError(f"k must satisfy 1 <= k <= d = {d}; got {k}")
+    return min(H, math.ceil(H * (k + H_next) / (d + H_next)))
+
+
+def _key(method: str, reweight: bool) -> str:
+    return method + ("+rw" if reweight else "")
+
+
+def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
+    """One network: test error of every edge variant and matched node rule at every fraction."""
+    model = exp.models[i]
+    x, xt, yt = exp.x_kernel, exp.data.x_test, exp.data.y_test
+    site = site_for(model, 0)
+    t0 = time.perf_counter()
+    data = edge_statistics(model, 0, x)
+    seconds = {"input_gram": time.perf_counter() - t0}
+    H, d = data.n_units, data.n_inputs
+    H_next = outgoing_weights(model, 0).shape[1]
+    ks = edge_sizes(d, fractions)
+    errors: dict[str, list[float]] = {}
+    nodes = [matched_nodes(H, k, d, H_next) for k in ks]
+    first = LayerData(layer_statistics(model, 0, x)).with_inputs(
+        weights=outgoing_weights(model, 0), importance=importance_scores(model, 0)
+    )
+    with fusion_warnings() as ridged:
+        _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar)
+        for method in NODE_METHODS:
+            rng = exp._rng(i, 401, method_stream(method))
+            t0 = time.perf_counter()
+            errors["node " + method] = [
+                error_rate(prune_layer(model, 0, n, method, True, rng, layer_data=first), xt, yt)
+                for n in nodes
+            ]
+            seconds["node " + method] = time.perf_counter() - t0
+            if bar is not None:
+                bar.update(H)
+    return {
+        "test_error": errors,
+        "unpruned_test_error": error_rate(model, xt, yt),
+        "seconds": seconds,
+        "ridged_solves": ridged["count"],
+    }
+
+
+def _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar) -> None:
+    """Every edge rule, plain and reweighted, at every size (fills ``errors`` and ``seconds``)."""
+    xt, yt = exp.data.x_test, exp.data.y_test
+    for method in EDGE_METHODS:
+        rng = exp._rng(i, 400, method_stream(method))
+        options = {"progress": bar.update} if method == "dpp" and bar is not None else {}
+        t0 = time.perf_counter()
+        masks = select_edge_masks(method, ks, data, rng=rng, **options)
+        seconds[method] = time.perf_counter() - t0
+        errors[method], errors[_key(method, True)] = [], []
+        t0 = time.perf_counter()
+        for k in ks:
+            plain = site.mask_incoming(model, masks[k])
+            errors[method].append(error_rate(plain, xt, yt))
+            weights = reweight_edges(data.stats, masks[k], data.weights)
+            errors[_key(method, True)].append(
+                error_rate(site.mask_incoming(model, masks[k], weights), xt, yt)
+            )
+        seconds[_key(method, True)] = time.perf_counter() - t0
+        if bar is not None and method != "dpp":
+            bar.update(data.n_units)
+
+
+def edge_experiment(exp, fractions=FRACTIONS) -> dict:
+    """Every network's part (stored and resumed through the experiment's store), gathered."""
+    n = exp.settings.instances
+    sizes = exp.sizes
+    d, H, H_next = sizes[0], sizes[1], sizes[2]
+    bar = progress_bar(n * H * (len(EDGE_METHODS) + len(NODE_METHODS)), "edges", exp.progress)
+    parts = [
+        exp._part(f"net{i}-edges", lambda i=i: edge_part(exp, i, fractions, bar), True)
+        for i in range(n)
+    ]
+    bar.close()
+    ks = edge_sizes(d, fractions)
+    keys = list(parts[0]["test_error"])
+    return {
+        "dataset": exp.dataset,
+        "fractions": list(fractions),
+        "k": ks,
+        "d": d,
+        "H": H,
+        "H_next": H_next,
+        "matched_nodes": [matched_nodes(H, k, d, H_next) for k in ks],
+        "parameter_fraction": [(k + H_next) / (d + H_next) for k in ks],
+        "variants": {key: _describe(key) for key in keys},
+        "test_error": {key: [p["test_error"][key] for p in parts] for key in keys},
+        "unpruned_test_error": [p["unpruned_test_error"] for p in parts],
+        "seconds": [p["seconds"] for p in parts],
+        "settings": exp.settings.to_dict(),
+        "environment": environment(),
+    }
+
+
+def _describe(key: str) -> dict:
+    """Label and plot style of a result key (so a report needs no registry)."""
+    if key.startswith("node "):
+        m = get_method(key[5:], "neuron")
+        return {"label": f"node: {m.variant_label(True)}", "color": m.color,
+                "linestyle": ":", "marker": m.marker}  # fmt: skip
+    reweight = key.endswith("+rw")
+    m = get_method(key.removesuffix("+rw"), "edge")
+    return {"label": m.variant_label(reweight), "color": m.color,
+            "linestyle": "-" if reweight else "--", "marker": m.marker}  # fmt: skip
+
+
+def edge_comparisons(result: dict) -> list[dict]:
+    """Claim (3): DPP edge pruning below each competitor, paired over networks, at each fraction.
+
+    DPP edge is compared with random and magnitude edges at the same reweighting
+    setting, and DPP edge with reweighting with each node rule at the matched parameter
+    count. Each comparison gets a verdict per fraction and a combined one.
+    """
+    errors = {k: np.asarray(v, dtype=float) for k, v in result["test_error"].items()}
+    pairs = [("dpp", "random"), ("dpp", "magnitude"), ("dpp+rw", "random+rw"),
+             ("dpp+rw", "magnitude+rw")]  # fmt: skip
+    pairs += [("dpp+rw", "node " + m) for m in NODE_METHODS if "node " + m in errors]
+    out = []
+    for a, b in pairs:
+        if a not in errors or b not in errors:
+            continue
+        rows = []
+        for j, f in enumerate(result["fractions"]):
+            diff = errors[a][:, j] - errors[b][:, j]
+            mean, low, high = t_interval(diff)
+            verdict = decide(low, high, "<0")
+            rows.append({"fraction": f, "difference": mean, "low": low, "high": high,
+                         "verdict": verdict})  # fmt: skip
+        out.append({"a": a, "b": b, "level": LEVEL, "rows": rows,
+                    "verdict": combine([r["verdict"] for r in rows])})  # fmt: skip
+    return out
+
+
+def summary_table(result: dict, fractions=(0.2, 0.5)) -> list[dict]:
+    """Mean and standard deviation of every variant's test error at the given edge fractions."""
+    rows = []
+    for key, values in result["test_error"].items():
+        mean, std = mean_std(values)
+        row = {"key": key, "label": result["variants"][key]["label"]}
+        for f in fractions:
+            j = min(range(len(result["fractions"])), key=lambda j: abs(result["fractions"][j] - f))
+            row[f] = (float(mean[j]), float(std[j]))
+        rows.append(row)
+    return rows
