@@ -185,3 +185,81 @@ def greedy_backward(A, W, k):
     while len(kept) > k:
         kept.remove(min(kept, key=lambda i: fusion_error(A, W, [j for j in kept if j != i])))
     return sorted(kept)
+
+
+# ---------------------------------------------------------------- teacher-student ODEs
+def ode_rhs(Q, R, T, v, v_star, eta, sigma, train_v):
+    """(dQ, dR, dv) / dalpha of Saad & Solla / Goldt et al., one integral and one sum at a time.
+
+    Fields 0..K-1 are the student's lambda_i, K..K+M-1 the teacher's nu_n; C is their
+    covariance. Each integral is the closed form for g(u) = erf(u / sqrt 2), written out.
+    """
+    Q, R, T = (np.asarray(x, dtype=np.float64) for x in (Q, R, T))
+    v, v_star = np.asarray(v, dtype=np.float64), np.asarray(v_star, dtype=np.float64)
+    K, M = R.shape
+    C = np.block([[Q, R], [R.T, T]])
+
+    def i2(a, b):
+        return 2 / math.pi * math.asin(C[a, b] / math.sqrt((1 + C[a, a]) * (1 + C[b, b])))
+
+    def i3(a, b, c):
+        L3 = (1 + C[a, a]) * (1 + C[c, c]) - C[a, c] ** 2
+        num = C[b, c] * (1 + C[a, a]) - C[a, b] * C[a, c]
+        return 2 / math.pi / math.sqrt(L3) * num / (1 + C[a, a])
+
+    def i4(a, b, c, d):
+        L4 = (1 + C[a, a]) * (1 + C[b, b]) - C[a, b] ** 2
+        L0 = (
+            L4 * C[c, d]
+            - C[b, c] * C[b, d] * (1 + C[a, a])
+            - C[a, c] * C[a, d] * (1 + C[b, b])
+            + C[a, b] * C[a, c] * C[b, d]
+            + C[a, b] * C[a, d] * C[b, c]
+        )
+
+        def L(e):
+            return (
+                L4 * (1 + C[e, e])
+                - C[b, e] ** 2 * (1 + C[a, a])
+                - C[a, e] ** 2 * (1 + C[b, b])
+                + 2 * C[a, b] * C[a, e] * C[b, e]
+            )
+
+        ratio = max(-1.0, min(1.0, L0 / math.sqrt(L(c) * L(d))))
+        return 4 / math.pi**2 / math.sqrt(L4) * math.asin(ratio)
+
+    def j2(a, b):
+        return 2 / math.pi / math.sqrt(1 + C[a, a] + C[b, b] + C[a, a] * C[b, b] - C[a, b] ** 2)
+
+    students, teachers = range(K), [K + n for n in range(M)]
+
+    def bracket(i, b):  # sum_m v*_m I3(i, b, m) - sum_j v_j I3(i, b, j)
+        return sum(v_star[m] * i3(i, b, K + m) for m in range(M)) - sum(
+            v[j] * i3(i, b, j) for j in students
+        )
+
+    dR = np.zeros((K, M))
+    for i in students:
+        for n in range(M):
+            dR[i, n] = eta * v[i] * bracket(i, teachers[n])
+    dQ = np.zeros((K, K))
+    for i in students:
+        for k in students:
+            tt = sum(
+                v_star[n] * v_star[m] * i4(i, k, K + n, K + m) for n in range(M) for m in range(M)
+            )
+            st = sum(v[j] * v_star[n] * i4(i, k, j, K + n) for j in students for n in range(M))
+            ss = sum(v[j] * v[l] * i4(i, k, j, l) for j in students for l in students)
+            dQ[i, k] = (
+                eta * v[i] * bracket(i, k)
+                + eta * v[k] * bracket(k, i)
+                + eta**2 * v[i] * v[k] * (tt - 2 * st + ss + sigma**2 * j2(i, k))
+            )
+    dv = np.zeros(K)
+    if train_v:
+        for i in students:
+            dv[i] = eta * (
+                sum(v_star[n] * i2(i, K + n) for n in range(M))
+                - sum(v[j] * i2(i, j) for j in students)
+            )
+    return dQ, dR, dv

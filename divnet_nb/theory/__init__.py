@@ -6,6 +6,14 @@
   diversity-based pruning).
 * :mod:`.online` - :func:`online_sgd`: the student trained by online SGD, one fresh input
   per step, with its learning curve of exact errors.
+* :mod:`.ode` - :func:`ode_learning_curve`: the N -> infinity learning curve of that SGD,
+  the ODEs of the order parameters (Saad & Solla 1995; Goldt et al. 2019 for the trained
+  second layer) integrated with scipy; :func:`ode_derivatives` is their right-hand side.
+* :mod:`.pruned` and :mod:`.claims` - pruned students: node rules (random, k-DPP with the
+  linear or DivNet's RBF kernel, importance) and edge rules (random Bernoulli, random e
+  per unit, magnitude, DPP edge), their exact errors from the masked order parameters,
+  averages over masks, the parameter-matched sweep and the verdicts of the analysed
+  work's claims.
 
 Names are loaded on first use (:mod:`lazy_loader`).
 """
@@ -17,5 +25,28 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submod_attrs={
         "teacher_student": ["committee_output", "generalization_error", "order_parameters"],
         "online": ["LearningCurve", "online_sgd"],
+        "ode": ["ODECurve", "ode_derivatives", "ode_learning_curve"],
+        "pruned": [
+            "EDGE_RULES",
+            "NODE_RULES",
+            "average_error",
+            "edge_masks",
+            "mask_errors",
+            "measured_error",
+            "node_kernel",
+            "node_masks",
+            "prune",
+            "pruned_error",
+        ],
+        "claims": [
+            "CLAIMS",
+            "Claim",
+            "ClaimVerdict",
+            "PrunedSweep",
+            "matched_edges",
+            "parameter_matched_sweep",
+            "state_claims",
+            "sweep_table",
+        ],
     },
 )
