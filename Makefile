@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed-stamp
 
 # Core tests also run once with the JIT off, so that coverage sees the bodies of the
 # Numba kernels (and they are checked as plain Python).
-CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/test_fuse.py
+CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/test_fuse.py \
+              tests/test_core_edges.py
 
 # The notebook series: nbval runs it in fast mode in `make test`; `make notebooks` runs it
 # in full mode in place (the committed outputs) and normalises the outputs.
@@ -50,6 +51,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_edges.py
+	$(PY) benchmarks/bench_online.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check divnet_nb tests benchmarks assignments

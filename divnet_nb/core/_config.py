@@ -13,6 +13,10 @@ calls :func:`numba.njit` directly, so the flags below are the only ones in use.
     Off. The O(n^2) and O(N k^2) loops that Numba runs here cost milliseconds;
     the expensive step (the Gram matrix) is a BLAS call that is already
     multi-threaded.
+``nogil``
+    On: a kernel releases the GIL while it runs, so another thread can draw the next
+    block of random numbers meanwhile (the online SGD of :mod:`divnet_nb.theory.online`).
+    The kernels touch only the arrays they are given.
 ``cache``
     On, so that a new Python process (a notebook kernel, the command line, a
     test run) loads compiled kernels from ``__pycache__`` instead of compiling
@@ -29,8 +33,9 @@ import numba
 FASTMATH = False
 PARALLEL = False
 CACHE = True
+NOGIL = True
 
-NUMBA_FLAGS = {"fastmath": FASTMATH, "parallel": PARALLEL, "cache": CACHE}
+NUMBA_FLAGS = {"fastmath": FASTMATH, "parallel": PARALLEL, "cache": CACHE, "nogil": NOGIL}
 
 
 def jit(func):
