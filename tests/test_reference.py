@@ -77,14 +77,15 @@ def test_the_references_are_committed_full_runs(dataset):
 def test_the_readme_tables_are_generated_from_the_references():
     text = (reference_path("mnist").parents[1] / "README.md").read_text()
     names = {m["name"] for m in readme.BLOCK.finditer(text)}
-    assert names == {"mnist-table2", "datasets", "claims", "provenance", "leaderboard"}
-    refs, boards = readme.load_references(), readme.load_boards()
+    assert names == {"mnist-table2", "datasets", "claims", "provenance", "leaderboard", "edges"}
+    refs, boards, edges = readme.load_references(), readme.load_boards(), readme.load_edges()
     assert set(boards) == set(refs) == {"mnist", "mnist_rot", "cifar10"}
-    assert readme.render(text, refs, boards) == text, "run make readme"
+    assert set(edges) == {"mnist"}
+    assert readme.render(text, refs, boards, edges) == text, "run make readme"
     tampered = text.replace(
         "<!-- reference:mnist-table2 -->\n|", "<!-- reference:mnist-table2 -->\n| x", 1
     )
-    assert readme.render(tampered, refs, boards) != tampered
+    assert readme.render(tampered, refs, boards, edges) != tampered
 
 
 def test_the_readme_prose_says_what_the_references_show():
@@ -116,6 +117,59 @@ def test_the_readme_prose_says_what_the_references_show():
     assert [verdict(ds, "Fig. 3") == "holds" for ds in refs] == [False, True, True]
     assert [verdict(ds, "App. A") for ds in refs][:2] == ["does not hold"] * 2
     assert verdict("cifar10", "App. A").startswith("not resolved")
+
+
+def test_the_readme_prose_on_edges_says_what_the_reference_shows():
+    """The hand-written sentences of README's edge section, checked against reference/edges-mnist.json."""
+    from divnet_nb.experiments.edges import edge_comparisons
+
+    ref = readme.load_edges()["mnist"]
+    assert ref["settings"]["fast"] is False and len(ref["unpruned_test_error"]) == 5
+    fr = ref["fractions"]
+    verdicts = {(c["a"], c["b"]): c for c in edge_comparisons(ref)}
+
+    def per_fraction(a, b):
+        return {r["fraction"]: r["verdict"] for r in verdicts[(a, b)]["rows"]}
+
+    # far better than random edges at 10-80 %, not told apart at 90 %
+    assert per_fraction("dpp", "random") == {f: "holds" for f in fr[:-1]} | {0.9: "not resolved"}
+    # worse than magnitude everywhere; with reweighting wherever the networks tell
+    assert set(per_fraction("dpp", "magnitude").values()) == {"does not hold"}
+    rw = per_fraction("dpp+rw", "magnitude+rw")
+    assert {v for v in rw.values() if v != "not resolved"} == {"does not hold"}
+    # reweighting: every edge rule within 0.7 points from 30 % up; random edges > 20 off at 30 %
+    unpruned = np.mean(ref["unpruned_test_error"])
+    j30 = fr.index(0.3)
+    for key in ("dpp+rw", "random+rw", "magnitude+rw"):
+        assert np.all(np.mean(ref["test_error"][key], axis=0)[j30:] - unpruned <= 0.007), key
+    assert np.mean(ref["test_error"]["random"], axis=0)[j30] - unpruned > 0.2
+    # node pruning with fusion better at 10 and 20 % (swaps also at 30 %), not told apart from 40 %
+    for node in ("node dpp", "node importance", "node swap"):
+        got = per_fraction("dpp+rw", node)
+        worse = {0.1, 0.2, 0.3} if node == "node swap" else {0.1, 0.2}
+        assert {f for f, v in got.items() if v == "does not hold"} == worse, node
+        assert all(got[f] == "not resolved" for f in fr if f >= 0.4), node
+        assert verdicts[("dpp+rw", node)]["verdict"] == "does not hold"
+
+
+@pytest.mark.reproduction
+def test_the_mnist_edge_experiment_matches_the_reference_on_its_first_network():
+    """Network 0 of reference/edges-mnist.json, every variant and fraction, run again."""
+    require_data("mnist")
+    from divnet_nb.experiments.edges import edge_experiment
+
+    ref = readme.load_edges()["mnist"]
+    exp = Experiment("mnist", settings_for("mnist", fast=False, instances=1), progress=False)
+    got = edge_experiment(exp, fractions=tuple(ref["fractions"]))
+    assert got["unpruned_test_error"][0] == ref["unpruned_test_error"][0]
+    worst = 0.0
+    for key, values in ref["test_error"].items():
+        diff = np.abs(np.subtract(got["test_error"][key][0], values[0]))
+        worst = max(worst, float(diff.max()))
+        # 0.002 = 20 of 10,000 test images: room for round-off in a few eigenvectors, far
+        # below the differences between rules (DPP vs random edges at 20 %: 50 points)
+        assert np.all(diff <= 0.002), (key, diff)
+    print(f"largest |difference| from the reference's network 0: {worst:.4f}")
 
 
 #: Networks the regression test reproduces (the reference has 5; 3 keep make test in budget).

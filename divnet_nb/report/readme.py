@@ -238,11 +238,27 @@ def leaderboard_table(boards: dict) -> str:
     return "\n".join(lines).rstrip()
 
 
-def blocks(refs: dict, boards: dict | None = None) -> dict[str, str]:
+def edges_block(edge_refs: dict) -> str:
+    """The README's edge-pruning block: each committed ``edges-<dataset>.json`` as a table and verdicts."""
+    from .edges import edges_markdown
+
+    parts = []
+    for result in edge_refs.values():
+        env = result["environment"]
+        parts.append(
+            edges_markdown(result, every_fraction=False)
+            + f"\n\n(`reference/edges-{result['dataset']}.json`; commit {env.get('commit', '?')}.)"
+        )
+    return "\n\n".join(parts)
+
+
+def blocks(refs: dict, boards: dict | None = None, edge_refs: dict | None = None) -> dict[str, str]:
     """The generated markdown of every block, from the references ``{dataset: reference}``."""
     out = {"provenance": provenance(refs), "claims": claims_table(refs)}
     if boards:
         out["leaderboard"] = leaderboard_table(boards)
+    if edge_refs:
+        out["edges"] = edges_block(edge_refs)
     if "mnist" in refs:
         out["mnist-table2"] = mnist_table(refs["mnist"])
     out["datasets"] = datasets_table(refs)
@@ -264,9 +280,20 @@ def load_boards(folder: Path = REFERENCE_DIR) -> dict:
     }
 
 
-def render(text: str, refs: dict, boards: dict | None = None) -> str:
+def load_edges(folder: Path = REFERENCE_DIR) -> dict:
+    """The committed edge-pruning runs, ``reference/edges-<dataset>.json``."""
+    import json
+
+    return {
+        ds: json.loads((folder / f"edges-{ds}.json").read_text())
+        for ds in DATASETS
+        if (folder / f"edges-{ds}.json").is_file()
+    }
+
+
+def render(text: str, refs: dict, boards: dict | None = None, edge_refs: dict | None = None) -> str:
     """``text`` with every marked block regenerated; an unknown block name is an error."""
-    generated = blocks(refs, boards)
+    generated = blocks(refs, boards, edge_refs)
 
     def replace(match: re.Match) -> str:
         name = match["name"]
@@ -299,6 +326,19 @@ def draw_figures(refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
     return paths
 
 
+def draw_edge_figures(edge_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
+    """The edge-pruning figure of every committed run, ``reference/edges-<dataset>.png``."""
+    from .edges import plot_edges
+    from .figures import save_figure
+
+    paths = []
+    for ds, result in edge_refs.items():
+        path = folder / f"edges-{ds}.png"
+        save_figure(lambda ax, r=result: plot_edges(r, ax=ax), path, figsize=(7.2, 4.6))
+        paths.append(path)
+    return paths
+
+
 def main(argv=None) -> int:
     """Regenerate the README's result blocks from reference/*.json (``--check``: only compare)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
@@ -306,7 +346,7 @@ def main(argv=None) -> int:
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
     args = parser.parse_args(argv)
     text = args.readme.read_text()
-    new = render(text, load_references(), load_boards())
+    new = render(text, load_references(), load_boards(), load_edges())
     if args.check:
         if new != text:
             print(
@@ -315,7 +355,7 @@ def main(argv=None) -> int:
             return 1
         return 0
     args.readme.write_text(new)
-    figures = draw_figures(load_references())
+    figures = draw_figures(load_references()) + draw_edge_figures(load_edges())
     print(
         f"{args.readme}: {len(BLOCK.findall(new))} blocks regenerated; figures {[p.name for p in figures]}"
     )
