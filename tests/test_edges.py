@@ -87,6 +87,9 @@ def test_reweighted_edges_reproduce_the_units_inputs_better(net, X):
 
 
 def test_bad_edge_input_is_one_line(net, X):
+    broken = MLP([12, 9, 7, 3]).double()
+    with torch.no_grad():
+        broken[0].weight[2, 3] = float("nan")
     cases = [
         (lambda: prune_edges(net, 0, 0, data=X), "k must satisfy 1 <= k"),
         (lambda: prune_edges(net, 0, 13, data=X), "k must satisfy 1 <= k"),
@@ -94,6 +97,7 @@ def test_bad_edge_input_is_one_line(net, X):
         (lambda: prune_edges(net, 0, 2, "importance", data=X), "registered edge methods"),
         (lambda: prune_edges(net, 0, 2), "pass data"),
         (lambda: prune_edges(net, 0, 2, "random", data=X, beta=1.0), "takes no option"),
+        (lambda: prune_edges(broken, 0, 2, "magnitude", data=X), "must be finite"),
         (lambda: matched_nodes(500, 800, 784, 500), "k must satisfy"),
         (lambda: matched_nodes(0, 8, 784, 500), "H must be a positive integer"),
     ]

@@ -23,6 +23,8 @@ SERIES = [
     "09_beta_and_network_size",
     "10_cifar10",
     "11_which_neurons_to_keep",
+    "12_teacher_student_theory",
+    "13_dpp_edge_pruning",
 ]
 _spec = importlib.util.spec_from_file_location("normalize", NOTEBOOKS / "normalize.py")
 normalize = importlib.util.module_from_spec(_spec)

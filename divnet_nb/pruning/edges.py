@@ -81,6 +81,8 @@ def select_edge_masks(
     """
     m = get_method(method, "edge")
     d = edge_data.n_inputs
+    if not np.all(np.isfinite(edge_data.weights)):
+        raise ValueError("the layer's incoming weights (edge_data.weights) must be finite")
     if is_int(sizes):
         sizes = [sizes]
     sizes = sorted({as_size(k, d, "k", upper="the number of inputs d") for k in sizes})
