@@ -140,7 +140,7 @@ def reweight_edges(stats: GramAccumulator, mask: np.ndarray, weights: np.ndarray
             f"edge reweighting: the kept inputs' Gram block was singular for {len(ridged)} of "
             f"{mask.shape[0]} units; solved with a small ridge (see FusionWarning)",
             FusionWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return out
 

@@ -63,13 +63,16 @@ def edges_markdown(result: dict, fractions=(0.2, 0.5), *, every_fraction: bool =
     )
     lines = [
         f"**{title(result['dataset'])}**, first hidden layer ({n} network{'s' if n > 1 else ''}; "
-        f"unpruned test error {_pct(unpruned)} %; test error in %, mean ± std):",
+        f"unpruned test error {_pct(unpruned)} %; test error in %"
+        + (", mean ± std):" if n > 1 else "; one network, so no spread and no interval):"),
         "",
         f"| variant | {head} |",
         "|---|" + "---|" * len(cols),
     ]
     for row in summary_table(result, [fr[j] for j in cols]):
-        cells = " | ".join(f"{_pct(row[fr[j]][0])} ± {_pct(row[fr[j]][1])}" for j in cols)
+        cells = " | ".join(
+            _pct(row[fr[j]][0]) + (f" ± {_pct(row[fr[j]][1])}" if n > 1 else "") for j in cols
+        )
         lines.append(f"| {row['label']} | {cells} |")
     shown = fr if every_fraction else [fr[j] for j in cols]
     lines += ["", "Claim (3), DPP edge pruning below each competitor (verdict over every fraction "
