@@ -348,3 +348,16 @@ def test_reproduce_with_fractions_the_paper_lacks(capsys, tmp_path):
     )
     assert row30.split("|")[3].strip() == "-" and row30.split("|")[5].strip() == "-"
     assert "0.030 ± 0.002" in row100  # the paper's 100 % cell, beside our 100 %
+
+
+def test_the_theory_command_writes_its_report_and_checks_its_arguments(capsys, tmp_path):
+    code, _, _ = run(capsys, "theory", "--fast", "--students", "1", "--out", str(tmp_path),
+                     "--quiet")  # fmt: skip
+    assert code == 0
+    assert {"theory.json", "theory.md", "theory.png"} <= {p.name for p in tmp_path.iterdir()}
+    result = json.loads((tmp_path / "theory.json").read_text())
+    assert result["settings"]["N"] == 100 and len(result["students"]) == 1
+    assert "Claim 2" in (tmp_path / "theory.md").read_text()
+    for argv, message in ((["--K", "1"], "--K must be >= 2"), (["--students", "0"], "--students")):
+        code, _, err = run(capsys, "theory", "--fast", *argv)
+        assert code == 2 and message in err
