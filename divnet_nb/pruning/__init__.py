@@ -21,6 +21,7 @@ first use (:mod:`lazy_loader`).
 
 import lazy_loader as lazy
 
+from ..gates import methods as _gate_methods  # noqa: F401 - register the gate methods (no torch)
 from . import edge_rules, neurons, rules  # noqa: F401, I001 - register the methods (no torch needed)
 
 __getattr__, __dir__, __all__ = lazy.attach(

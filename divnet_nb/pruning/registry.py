@@ -12,9 +12,10 @@ kind        the registered function                                      applied
 ``edge``    ``f(edge_data, sizes, rng, **options) -> {k: bool mask}``     :mod:`.edges` (a mask
             (units, d) keeping exactly ``k`` incoming weights per unit,   per unit over its
             for each k of the sorted ``sizes``)                           incoming weights)
-``gate``    ``f(n_units, layer, **settings) -> UnitGate`` (a module that  :mod:`.gating`
-            multiplies a layer's units by trainable gates and has a      (trained with a
-            penalty)                                                     penalty, then shrunk)
+``gate``    ``f(n_units, layer, **settings) -> UnitGate or WeightGate``   :mod:`.gating`
+            (a module that multiplies a layer's units, or its single     (trained with a
+            weights, by trainable gates, with a penalty)                 penalty, then shrunk
+                                                                         or masked)
 ==========  ===========================================================  =====================
 
 Declaring a method is one decorator in its module::
