@@ -435,6 +435,9 @@ def _theory(args) -> int:
         M=args.M, K=args.K, students=args.students, seed=args.seed, progress=not args.quiet,
         **settings,
     )  # fmt: skip
+    from .experiments.reference import environment
+
+    result["environment"] = environment()
     with atomic_write(out / "theory.json", "w") as f:
         json.dump(result, f, indent=1)
     with atomic_write(out / "theory.md", "w") as f:
