@@ -77,15 +77,18 @@ def test_the_references_are_committed_full_runs(dataset):
 def test_the_readme_tables_are_generated_from_the_references():
     text = (reference_path("mnist").parents[1] / "README.md").read_text()
     names = {m["name"] for m in readme.BLOCK.finditer(text)}
-    assert names == {"mnist-table2", "datasets", "claims", "provenance", "leaderboard", "edges"}
+    assert names == {
+        "mnist-table2", "datasets", "claims", "provenance", "leaderboard", "edges", "theory"
+    }  # fmt: skip
     refs, boards, edges = readme.load_references(), readme.load_boards(), readme.load_edges()
+    theory = readme.load_theory()
     assert set(boards) == set(refs) == {"mnist", "mnist_rot", "cifar10"}
-    assert set(edges) == {"mnist"}
-    assert readme.render(text, refs, boards, edges) == text, "run make readme"
+    assert set(edges) == {"mnist"} and set(theory) == {"teacher-student-M2-K6"}
+    assert readme.render(text, refs, boards, edges, theory) == text, "run make readme"
     tampered = text.replace(
         "<!-- reference:mnist-table2 -->\n|", "<!-- reference:mnist-table2 -->\n| x", 1
     )
-    assert readme.render(tampered, refs, boards, edges) != tampered
+    assert readme.render(tampered, refs, boards, edges, theory) != tampered
 
 
 def test_the_readme_prose_says_what_the_references_show():
@@ -150,6 +153,37 @@ def test_the_readme_prose_on_edges_says_what_the_reference_shows():
         assert {f for f, v in got.items() if v == "does not hold"} == worse, node
         assert all(got[f] == "not resolved" for f in fr if f >= 0.4), node
         assert verdicts[("dpp+rw", node)]["verdict"] == "does not hold"
+
+
+def test_the_readme_prose_on_the_teacher_student_model_says_what_the_reference_shows():
+    ref = readme.load_theory()["teacher-student-M2-K6"]
+    st = ref["settings"]
+    assert (st["N"], st["M"], st["K"], st["eta"], st["steps"]) == (500, 2, 6, 0.5, 800_000)
+    claims = {(a, name): c for a, per in ref["claims"].items() for name, c in per.items()}
+
+    def rows(across, name):
+        return {r["k"]: r["verdict"] for r in claims[(across, name)]["rows"]}
+
+    for across in ("masks", "students"):
+        # claim 1 (linear kernel): holds at k = 2..5, open at k = 1, so not resolved overall
+        assert rows(across, "1") == {1: "not resolved"} | {k: "holds" for k in range(2, 6)}
+        assert claims[(across, "1")]["verdict"] == "not resolved"
+        # the RBF kernel: smaller gains, resolved less often
+        gain = {
+            c: -np.array([r["difference"] for r in claims[(across, c)]["rows"]])
+            for c in ("1", "1-rbf")
+        }
+        assert np.all(gain["1-rbf"][1:] < gain["1"][1:])
+        assert sum(v == "holds" for v in rows(across, "1-rbf").values()) < 4
+        # claim 2: random edges beat DPP nodes only at k = 1
+        assert rows(across, "2") == {1: "holds"} | {k: "does not hold" for k in range(2, 6)}
+        assert claims[(across, "2")]["verdict"] == "does not hold"
+    pooled = {rule: np.array(v["mean"]) for rule, v in ref["pooled"].items()}
+    others = [v for rule, v in pooled.items() if rule != "edge magnitude"]
+    assert np.all(pooled["edge magnitude"] < np.min(others, axis=0))
+    edge_rules = [r for r in pooled if r.startswith("edge") and r != "edge magnitude"]
+    assert all(np.all(pooled["edge dpp"] <= pooled[r]) for r in edge_rules)
+    assert 0 < ref["unpruned"] < 0.05  # a small error, not 0, at eta = 0.5
 
 
 @pytest.mark.reproduction

@@ -252,13 +252,34 @@ def edges_block(edge_refs: dict) -> str:
     return "\n\n".join(parts)
 
 
-def blocks(refs: dict, boards: dict | None = None, edge_refs: dict | None = None) -> dict[str, str]:
+def theory_block(theory_refs: dict) -> str:
+    """The README's teacher-student block: each committed ``teacher-student-*.json``."""
+    from ..theory.experiment import theory_markdown
+
+    parts = []
+    for name, result in theory_refs.items():
+        env = result.get("environment", {})
+        parts.append(
+            theory_markdown(result)
+            + f"\n\n(`reference/{name}.json`; commit {env.get('commit', '?')}.)"
+        )
+    return "\n\n".join(parts)
+
+
+def blocks(
+    refs: dict,
+    boards: dict | None = None,
+    edge_refs: dict | None = None,
+    theory_refs: dict | None = None,
+) -> dict[str, str]:
     """The generated markdown of every block, from the references ``{dataset: reference}``."""
     out = {"provenance": provenance(refs), "claims": claims_table(refs)}
     if boards:
         out["leaderboard"] = leaderboard_table(boards)
     if edge_refs:
         out["edges"] = edges_block(edge_refs)
+    if theory_refs:
+        out["theory"] = theory_block(theory_refs)
     if "mnist" in refs:
         out["mnist-table2"] = mnist_table(refs["mnist"])
     out["datasets"] = datasets_table(refs)
@@ -291,9 +312,24 @@ def load_edges(folder: Path = REFERENCE_DIR) -> dict:
     }
 
 
-def render(text: str, refs: dict, boards: dict | None = None, edge_refs: dict | None = None) -> str:
+def load_theory(folder: Path = REFERENCE_DIR) -> dict:
+    """The committed teacher-student runs, ``reference/teacher-student-*.json``, by file stem."""
+    import json
+
+    return {
+        p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("teacher-student-*.json"))
+    }
+
+
+def render(
+    text: str,
+    refs: dict,
+    boards: dict | None = None,
+    edge_refs: dict | None = None,
+    theory_refs: dict | None = None,
+) -> str:
     """``text`` with every marked block regenerated; an unknown block name is an error."""
-    generated = blocks(refs, boards, edge_refs)
+    generated = blocks(refs, boards, edge_refs, theory_refs)
 
     def replace(match: re.Match) -> str:
         name = match["name"]
@@ -339,6 +375,27 @@ def draw_edge_figures(edge_refs: dict, folder: Path = REFERENCE_DIR) -> list[Pat
     return paths
 
 
+def draw_theory_figures(theory_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
+    """Pruned students' errors and the learning curves of every committed teacher-student run."""
+    from matplotlib.figure import Figure
+
+    from .._io import atomic_write
+    from ..theory.experiment import plot_learning_curves, plot_pruned
+
+    paths = []
+    for name, result in theory_refs.items():
+        fig = Figure(figsize=(12, 4.6))
+        left, right = fig.subplots(1, 2)
+        plot_pruned(result, left)
+        plot_learning_curves(result, right)
+        fig.tight_layout()
+        path = folder / f"{name}.png"
+        with atomic_write(path) as handle:
+            fig.savefig(handle, dpi=120, format="png")
+        paths.append(path)
+    return paths
+
+
 def main(argv=None) -> int:
     """Regenerate the README's result blocks from reference/*.json (``--check``: only compare)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
@@ -346,7 +403,7 @@ def main(argv=None) -> int:
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
     args = parser.parse_args(argv)
     text = args.readme.read_text()
-    new = render(text, load_references(), load_boards(), load_edges())
+    new = render(text, load_references(), load_boards(), load_edges(), load_theory())
     if args.check:
         if new != text:
             print(
@@ -355,7 +412,11 @@ def main(argv=None) -> int:
             return 1
         return 0
     args.readme.write_text(new)
-    figures = draw_figures(load_references()) + draw_edge_figures(load_edges())
+    figures = (
+        draw_figures(load_references())
+        + draw_edge_figures(load_edges())
+        + draw_theory_figures(load_theory())
+    )
     print(
         f"{args.readme}: {len(BLOCK.findall(new))} blocks regenerated; figures {[p.name for p in figures]}"
     )

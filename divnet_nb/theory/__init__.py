@@ -14,6 +14,9 @@
   per unit, magnitude, DPP edge), their exact errors from the masked order parameters,
   averages over masks, the parameter-matched sweep and the verdicts of the analysed
   work's claims.
+* :mod:`.experiment` - :func:`teacher_student_experiment`: trained students, their learning
+  curves beside the ODE's, the parameter-matched sweep and the claims as one JSON dict
+  (notebook 12), with :func:`theory_markdown` and plots.
 
 Names are loaded on first use (:mod:`lazy_loader`).
 """
@@ -47,6 +50,19 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "parameter_matched_sweep",
             "state_claims",
             "sweep_table",
+        ],
+        "experiment": [
+            "FAST_SETTINGS",
+            "matched_parameters",
+            "mean_masked_order_parameters",
+            "ode_restarts",
+            "plot_learning_curves",
+            "plot_pruned",
+            "specialised_student",
+            "teacher_student_experiment",
+            "theory_markdown",
+            "train_student",
+            "unit_roles",
         ],
     },
 )
