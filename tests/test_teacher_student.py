@@ -178,3 +178,21 @@ def test_online_sgd_rejects_bad_input_before_work():
         online_sgd(W, v, Ws, vs, steps=0)
     with pytest.raises(ValueError, match="W"):
         online_sgd(np.full((3, 5), np.nan), v, Ws, vs)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.25])
+def test_the_number_of_records_does_not_change_the_run(sigma):
+    """Blocks of random numbers are fixed stretches of steps: recording more often changes nothing."""
+    from divnet_nb.theory import online_sgd
+
+    rng = np.random.default_rng(4)
+    W_star, W = rng.standard_normal((2, 20)), 0.1 * rng.standard_normal((3, 20))
+    runs = [
+        online_sgd(
+            W, np.full(3, 0.5), W_star, np.ones(2), steps=9_000, sigma=sigma, records=r, rng=3
+        )  # fmt: skip
+        for r in (1, 10, 7)
+    ]
+    for other in runs[1:]:
+        assert np.array_equal(other.W, runs[0].W) and np.array_equal(other.v_final, runs[0].v_final)
+    assert runs[1].error[-1] == runs[0].error[-1] and len(runs[1].alpha) == 11

@@ -10,11 +10,12 @@ g(u) = erf(u / sqrt 2), g'(u) = sqrt(2 / pi) exp(-u^2 / 2). Time is alpha = step
 
 The inputs and the label noise are drawn with numpy, outside the jitted kernel, in blocks
 of :data:`BLOCK` steps, so a seed gives the same run with the JIT on or off; the kernel
-only does arithmetic. Drawing costs about twice the arithmetic, so it is spread over two
+only does arithmetic. Drawing costs more than the arithmetic (benchmarks/bench_online.py), so it is spread over two
 threads and overlapped with the kernel (which releases the GIL): the first half of each
 block's rows comes from one child generator of ``rng`` and the second half from another
 (:meth:`numpy.random.Generator.spawn`), the noise from a third, each in a fixed order, so
-the run does not depend on thread timing. An interrupted run is cheap to rerun (seconds at N = 500), so runs are
+the run does not depend on thread timing. Blocks are fixed stretches of steps, cut where a
+record falls only for the arithmetic, so the number of records does not change the run. An interrupted run is cheap to rerun (seconds at N = 500), so runs are
 not resumable.
 """
 
@@ -84,16 +85,6 @@ class LearningCurve:
     v_final: np.ndarray
 
 
-def _block_ends(marks: np.ndarray) -> np.ndarray:
-    """Where the blocks end: every BLOCK steps, and at every record."""
-    ends = []
-    start = 0
-    for mark in marks:
-        ends += list(range(start + BLOCK, int(mark), BLOCK)) + [int(mark)]
-        start = int(mark)
-    return np.asarray(ends, dtype=np.int64)
-
-
 def online_sgd(
     W, v, W_star, v_star, *, eta=0.5, steps=800_000, sigma=0.0, train_v=True, records=100, rng=None
 ) -> LearningCurve:
@@ -127,30 +118,35 @@ def online_sgd(
     draw_a, draw_b, draw_noise = rng.spawn(3)
     buffers = (np.empty((BLOCK, N)), np.empty((BLOCK, N)))
     noise_buffer = np.zeros(BLOCK)
-    sizes = np.diff(np.concatenate([[0], _block_ends(marks[1:])]))
+    n_blocks = -(-steps // BLOCK)
 
-    def fill(buffer, n):
-        half = n // 2
-        return (pool.submit(draw_a.standard_normal, out=buffer[:half]),
-                pool.submit(draw_b.standard_normal, out=buffer[half:n]))  # fmt: skip
+    def fill(j):
+        """Draw block j (steps j BLOCK ... (j + 1) BLOCK - 1): the same numbers whatever the records."""
+        n = min(BLOCK, steps - j * BLOCK)
+        buffer, half = buffers[j % 2], n // 2
+        return n, (pool.submit(draw_a.standard_normal, out=buffer[:half]),
+                   pool.submit(draw_b.standard_normal, out=buffer[half:n]))  # fmt: skip
 
-    done = 0
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = fill(buffers[0], sizes[0])
-        for b, n in enumerate(sizes):
+        following = fill(0)
+        for j in range(n_blocks):
+            n, pending = following
             for job in pending:
                 job.result()
-            X = buffers[b % 2][:n]
-            if b + 1 < len(sizes):  # the next block is drawn while this one is used
-                pending = fill(buffers[(b + 1) % 2], sizes[b + 1])
-            noise = noise_buffer[:n]
+            if j + 1 < n_blocks:  # the next block is drawn while this one is used
+                following = fill(j + 1)
+            X, noise = buffers[j % 2][:n], noise_buffer[:n]
             if sigma > 0:
                 draw_noise.standard_normal(out=noise)
                 noise *= sigma
-            _sgd_block(W, v, W_star, v_star, X, noise, eta, bool(train_v))
-            done += n
-            if done in marks:
-                record(done)
+            first, lo = j * BLOCK, 0
+            for mark in marks[(marks > first) & (marks <= first + n)]:
+                cut = int(mark) - first
+                _sgd_block(W, v, W_star, v_star, X[lo:cut], noise[lo:cut], eta, bool(train_v))
+                record(int(mark))
+                lo = cut
+            if lo < n:
+                _sgd_block(W, v, W_star, v_star, X[lo:n], noise[lo:n], eta, bool(train_v))
     return LearningCurve(
         np.asarray(alpha), np.asarray(Qs), np.asarray(Rs), W_star @ W_star.T / N, np.asarray(vs),
         np.asarray(errors), W, v,
