@@ -140,7 +140,8 @@ def test_the_curve_starts_at_its_initial_state_on_the_default_grid():
 
 # ---- the ODE against simulations at N = 500 ----------------------------------------------
 #
-# What holds at N = 500 (measured over 16 seeds of each setting below; groups of 4 seeds
+# What holds at N = 500 (measured over 16 seeds of each setting below, with an earlier order
+# of the random draws: the same distribution; groups of 4 seeds
 # as in these tests): a run's escape from the symmetric plateau comes at a time that
 # fluctuates from run to run (finite N breaks the symmetry on its own; escape times differ
 # from the ODE's by 10 % rms in the committee, 8 % in the soft committee), and at the small

@@ -164,10 +164,13 @@ def test_the_readme_prose_on_the_teacher_student_model_says_what_the_reference_s
     def rows(across, name):
         return {r["k"]: r["verdict"] for r in claims[(across, name)]["rows"]}
 
+    # claim 1 (linear kernel): across masks it holds at k = 2..5; across students at k = 2, 3
+    assert rows("masks", "1") == {1: "not resolved"} | {k: "holds" for k in range(2, 6)}
+    assert rows("students", "1") == {1: "not resolved", 2: "holds", 3: "holds"} | {
+        k: "not resolved" for k in (4, 5)
+    }
     for across in ("masks", "students"):
-        # claim 1 (linear kernel): holds at k = 2..5, open at k = 1, so not resolved overall
-        assert rows(across, "1") == {1: "not resolved"} | {k: "holds" for k in range(2, 6)}
-        assert claims[(across, "1")]["verdict"] == "not resolved"
+        assert claims[(across, "1")]["verdict"] == "not resolved"  # open at k = 1
         # the RBF kernel: smaller gains, resolved less often
         gain = {
             c: -np.array([r["difference"] for r in claims[(across, c)]["rows"]])
@@ -188,22 +191,42 @@ def test_the_readme_prose_on_the_teacher_student_model_says_what_the_reference_s
 
 @pytest.mark.reproduction
 def test_the_mnist_edge_experiment_matches_the_reference_on_its_first_network():
-    """Network 0 of reference/edges-mnist.json, every variant and fraction, run again."""
+    """Network 0 of reference/edges-mnist.json, every variant and fraction, run again.
+
+    The reference was made with one BLAS and torch thread, and so is this run. Random,
+    magnitude and node rows must agree to 20 of 10,000 test images. DPP rows depend on
+    eigenvectors of kernels with nearly repeated eigenvalues, which another BLAS may rotate,
+    changing the samples but not their distribution: they must agree within 4 standard
+    deviations over the reference's 5 networks (at least 20 images), which still fails a
+    DPP rule replaced by random edges (39 and 54 points worse at 10 and 20 % on network 0).
+    """
     require_data("mnist")
+    import threadpoolctl
+    import torch
+
     from divnet_nb.experiments.edges import edge_experiment
 
     ref = readme.load_edges()["mnist"]
     exp = Experiment("mnist", settings_for("mnist", fast=False, instances=1), progress=False)
-    got = edge_experiment(exp, fractions=tuple(ref["fractions"]))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpoolctl.threadpool_limits(1):
+            got = edge_experiment(exp, fractions=tuple(ref["fractions"]))
+    finally:
+        torch.set_num_threads(threads)
     assert got["unpruned_test_error"][0] == ref["unpruned_test_error"][0]
-    worst = 0.0
+    identical = 0
     for key, values in ref["test_error"].items():
         diff = np.abs(np.subtract(got["test_error"][key][0], values[0]))
-        worst = max(worst, float(diff.max()))
-        # 0.002 = 20 of 10,000 test images: room for round-off in a few eigenvectors, far
-        # below the differences between rules (DPP vs random edges at 20 %: 50 points)
-        assert np.all(diff <= 0.002), (key, diff)
-    print(f"largest |difference| from the reference's network 0: {worst:.4f}")
+        tol = np.full(diff.shape, 0.002)
+        if key in ("dpp", "dpp+rw"):
+            tol = np.maximum(tol, 4 * np.std(values, axis=0, ddof=1))
+        assert np.all(diff <= tol), (key, diff, tol)
+        identical += int(np.sum(diff == 0))
+    print(
+        f"{identical} of {9 * len(ref['fractions'])} numbers identical to the reference's network 0"
+    )
 
 
 #: Networks the regression test reproduces (the reference has 5; 3 keep make test in budget).

@@ -130,8 +130,9 @@ def sample_edges(eig: Eigendecomposition, k: int, rng=None) -> np.ndarray:
     """
     if not isinstance(eig, Eigendecomposition):
         raise ValueError("eig must be an Eigendecomposition (see edge_eigendecomposition)")
-    rng = as_rng(rng)
     d = eig.values.shape[0]
+    k = as_size(k, d, "k", upper="the number of inputs d")
+    rng = as_rng(rng)
     chosen = select_eigenvectors(None, k, rng, eig=eig)
     complement = 2 * k > d
     if complement:

@@ -7,8 +7,8 @@ On the first hidden layer of the Table 1 networks (d inputs, H units, H' units a
   every unit for each fraction f of :data:`FRACTIONS`;
 * **node rules** at the matched number of parameters: n = ceil(H (k + H') / (d + H'))
   kept units (each unit costs its d incoming and H' outgoing weights; an edge-pruned
-  layer keeps H k incoming and all H H' outgoing weights, as counted in Acharyya et
-  al.'s comparison), with fusion (eqs. 3-4): DivNet (``dpp``), ``importance`` and this
+  layer keeps H k incoming and all H H' outgoing weights, as issue 11 specifies
+  from Acharyya et al.'s public code), with fusion (eqs. 3-4): DivNet (``dpp``), ``importance`` and this
   project's ``swap`` rule.
 
 The x axis of the figure is the fraction of the first layer's parameters (W1 and W2)
@@ -49,6 +49,7 @@ __all__ = [
     "edge_part",
     "edge_experiment",
     "edge_comparisons",
+    "summary_table",
 ]
 
 #: Kept incoming weights per unit, as fractions of d.
@@ -66,7 +67,7 @@ def edge_sizes(d: int, fractions=FRACTIONS) -> list[int]:
 def matched_nodes(H: int, k: int, d: int, H_next: int) -> int:
     """Units a node-pruned layer keeps for the parameters of k edges per unit: ceil(H (k + H') / (d + H'))."""
     for name, value in (("H", H), ("k", k), ("d", d), ("H_next", H_next)):
-        if not isinstance(value, int | np.integer) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
     if k > d:
         raise ValueError(f"k must satisfy 1 <= k <= d = {d}; got {k}")
@@ -162,6 +163,7 @@ def edge_experiment(exp, fractions=FRACTIONS) -> dict:
         "test_error": {key: [p["test_error"][key] for p in parts] for key in keys},
         "unpruned_test_error": [p["unpruned_test_error"] for p in parts],
         "seconds": [p["seconds"] for p in parts],
+        "ridged_solves": [p.get("ridged_solves", 0) for p in parts],
         "settings": exp.settings.to_dict(),
         "environment": environment(),
     }

@@ -75,8 +75,8 @@ def edges_markdown(result: dict, fractions=(0.2, 0.5), *, every_fraction: bool =
         )
         lines.append(f"| {row['label']} | {cells} |")
     shown = fr if every_fraction else [fr[j] for j in cols]
-    lines += ["", "Claim (3), DPP edge pruning below each competitor (verdict over every fraction "
-              f"{fr[0]:.0%}-{fr[-1]:.0%}; paired differences in points with 95 % t-intervals at "
+    lines += ["", "Claim (3), DPP edge pruning below each competitor (verdict over the "
+              f"{len(fr)} measured fractions {fr[0]:.0%}-{fr[-1]:.0%}; paired differences in points with 95 % t-intervals at "
               + ("each fraction of edges kept" if every_fraction else
                  ", ".join(f"{f:.0%}" for f in shown)) + "):", ""]  # fmt: skip
     labels = {k: v["label"] for k, v in result["variants"].items()}

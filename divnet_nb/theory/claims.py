@@ -1,12 +1,13 @@
 r"""Parameter-matched sweeps of pruned students and the verdicts of the analysed work's claims.
 
-**Parameter matching** (as in the analysed work; first layer and v counted). A student
+**Parameter matching** (as issue 11 specifies from the analysed work's public code; first
+layer and v counted). A student
 node-pruned to k units has N k + k parameters; one edge-pruned to e incoming edges per
 unit keeps all K units, K e + K parameters. They match when
 
     e = (N k + k - K) / K,
 
-which :func:`matched_edges` rounds to an integer (``"floor"`` by default, so the
+which :func:`matched_edges` rounds to an integer (the rounding is ours: ``"floor"`` by default, so the
 edge-pruned student never has more parameters than the node-pruned one; ``"nearest"``
 rounds halves up, ``"ceil"`` up) and clips to [1, N]. Random-Bernoulli edge pruning
 keeps each edge with probability c = e / N: e per unit on average.

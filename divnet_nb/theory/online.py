@@ -10,13 +10,14 @@ g(u) = erf(u / sqrt 2), g'(u) = sqrt(2 / pi) exp(-u^2 / 2). Time is alpha = step
 
 The inputs and the label noise are drawn with numpy, outside the jitted kernel, in blocks
 of :data:`BLOCK` steps, so a seed gives the same run with the JIT on or off; the kernel
-only does arithmetic. Drawing costs more than the arithmetic (benchmarks/bench_online.py), so it is spread over two
-threads and overlapped with the kernel (which releases the GIL): the first half of each
-block's rows comes from one child generator of ``rng`` and the second half from another
-(:meth:`numpy.random.Generator.spawn`), the noise from a third, each in a fixed order, so
-the run does not depend on thread timing. Blocks are fixed stretches of steps, cut where a
-record falls only for the arithmetic, so the number of records does not change the run. An interrupted run is cheap to rerun (seconds at N = 500), so runs are
-not resumable.
+only does arithmetic. Drawing costs more than the arithmetic (benchmarks/bench_online.py),
+so it is spread over two threads and overlapped with the kernel (which releases the GIL):
+the first half of each block's rows comes from one child generator of ``rng`` and the
+second half from another (:meth:`numpy.random.Generator.spawn`), the noise from a third,
+each in a fixed order, so the run does not depend on thread timing. Blocks are fixed
+stretches of steps, cut where a record falls only for the arithmetic, so the number of
+records does not change the run. An interrupted run is cheap to rerun (seconds at
+N = 500), so runs are not resumable.
 """
 
 from __future__ import annotations
