@@ -1,8 +1,8 @@
 """DPP edge pruning of one layer: ratios against floors measured in the same run.
 
-The layer is MNIST's first (784 inputs, 500 units) with weights of the scale a trained
-Table 1 network has (N(0, 0.05^2)); the inputs are MNIST's training images when the data
-are found, else uniform random pixels of the same shape.
+The layer is 784 -> 500 with random N(0, 0.05^2) weights (not a trained layer); the inputs
+are MNIST's training images when the data are found, else uniform random pixels of the same
+shape.
 
 1. **The floor**: ``numpy.linalg.eigh`` of the 500 units' 784 x 784 edge kernels alone
    (the kernels are built beforehand and not timed).

@@ -123,6 +123,10 @@ def sample_edges(eig: Eigendecomposition, k: int, rng=None) -> np.ndarray:
     the projection DPP of the other :math:`d - k` eigenvectors, whose sample is the
     complement of the edges kept (see the module notes). Draws d + min(k, d - k) uniforms.
 
+    With ``eps = 0`` the kernel of a unit with repeated contributions (inputs that are zero
+    on every row, say) is rank-deficient, and a k above its rank raises; the default
+    ``eps = 0.01`` makes every k in [1, d] possible.
+
     Returns
     -------
     ndarray of int64, shape (k,)
