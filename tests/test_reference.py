@@ -193,12 +193,19 @@ def test_the_readme_prose_on_the_teacher_student_model_says_what_the_reference_s
 def test_the_mnist_edge_experiment_matches_the_reference_on_its_first_network():
     """Network 0 of reference/edges-mnist.json, every variant and fraction, run again.
 
-    The reference was made with one BLAS and torch thread, and so is this run. Random,
-    magnitude and node rows must agree to 20 of 10,000 test images. DPP rows depend on
-    eigenvectors of kernels with nearly repeated eigenvalues, which another BLAS may rotate,
-    changing the samples but not their distribution: they must agree within 4 standard
-    deviations over the reference's 5 networks (at least 20 images), which still fails a
-    DPP rule replaced by random edges (39 and 54 points worse at 10 and 20 % on network 0).
+    The reference was made with one BLAS and torch thread, and so is this run. When network
+    0 comes out as in the reference (same unpruned error), random, magnitude and node rows
+    must agree to 20 of 10,000 test images; DPP rows depend on eigenvectors of kernels with
+    nearly repeated eigenvalues, which another BLAS may rotate, changing the samples but not
+    their distribution: they must agree within 4 standard deviations over the reference's 5
+    networks. When network 0 was trained differently here (torch's training is not bitwise
+    the same across thread counts and machines), it is a new network: every reweighted,
+    magnitude and node row must lie within 5 standard deviations (at least 30 images) of
+    the reference's mean (left-one-out on the reference, the worst network used 0.75 of
+    that bound), and the plain DPP and random rows, heavy-tailed across networks, must keep
+    the order every reference network shows: random edges more than 50 images worse up to
+    50 % of the edges. Both checks fail a DPP rule replaced by random edges (39 and 54
+    points worse at 10 and 20 % on network 0; the first bound is 27 and 12 points there).
     """
     require_data("mnist")
     import threadpoolctl
@@ -215,17 +222,31 @@ def test_the_mnist_edge_experiment_matches_the_reference_on_its_first_network():
             got = edge_experiment(exp, fractions=tuple(ref["fractions"]))
     finally:
         torch.set_num_threads(threads)
-    assert got["unpruned_test_error"][0] == ref["unpruned_test_error"][0]
+    same = got["unpruned_test_error"][0] == ref["unpruned_test_error"][0]
+    n = len(ref["unpruned_test_error"])
     identical = 0
     for key, values in ref["test_error"].items():
-        diff = np.abs(np.subtract(got["test_error"][key][0], values[0]))
-        tol = np.full(diff.shape, 0.002)
-        if key in ("dpp", "dpp+rw"):
-            tol = np.maximum(tol, 4 * np.std(values, axis=0, ddof=1))
-        assert np.all(diff <= tol), (key, diff, tol)
-        identical += int(np.sum(diff == 0))
+        values = np.asarray(values)
+        ours = np.asarray(got["test_error"][key][0])
+        spread = np.std(values, axis=0, ddof=1)
+        if same:
+            target, tol = values[0], np.full(ours.shape, 0.002)
+            if key in ("dpp", "dpp+rw"):
+                tol = np.maximum(tol, 4 * spread)
+        elif key in ("dpp", "random"):  # heavy-tailed across networks: checked as a pair below
+            continue
+        else:
+            target = values.mean(axis=0)
+            tol = np.maximum(0.003, 5 * spread * np.sqrt(1 + 1 / n))
+        assert np.all(np.abs(ours - target) <= tol), (key, same, ours - target, tol)
+        identical += int(np.sum(ours == values[0]))
+    if not same:  # on every reference network random edges are >= 1.3 points worse up to 50 %
+        gap = np.subtract(got["test_error"]["random"][0], got["test_error"]["dpp"][0])
+        small = [j for j, f in enumerate(ref["fractions"]) if f <= 0.5]
+        assert np.all(gap[small] > 0.005), gap
     print(
-        f"{identical} of {9 * len(ref['fractions'])} numbers identical to the reference's network 0"
+        f"network 0 {'as in' if same else 'not as in'} the reference; {identical} of "
+        f"{9 * len(ref['fractions'])} numbers identical to the reference's network 0"
     )
 
 
