@@ -1,27 +1,24 @@
-"""Pruning while training: L0 hard-concrete gates (Louizos et al. 2018) and DiffPrune-style gates.
+"""Pruning while training, in one place: L0 hard-concrete gates (Louizos et al. 2018) and DiffPrune-style gates.
 
-* :mod:`.formulas` - the gate formulas on torch tensors: :func:`hard_concrete_sample`,
-  :func:`hard_concrete_prob_nonzero`, :func:`hard_concrete_test_gate`, and the
-  DiffPrune-style (reconstructed from the abstract) :func:`diffprune_gate` and its
-  :math:`L_0` surrogate :func:`diffprune_surrogate` (formulas and reasons in its notes);
-* :mod:`.modules` - the gate modules, on neurons (``UnitGate``) or on single weights
-  (``WeightGate``);
-* :mod:`.methods` - their registration as ``gate`` methods: ``"hard-concrete"``,
-  ``"hard-concrete-weights"``, ``"diffprune"``, ``"diffprune-weights"`` (importing this
-  package registers them; it needs no torch for that).
-
-Training, extraction and the penalty hook are :mod:`divnet_nb.pruning.gating`'s
-(:func:`train_gated`, :func:`wrap_with_gates`, :class:`GatedNetwork`), re-exported here.
+The code lives in :mod:`divnet_nb.pruning` beside the other method families (so that the
+registry imports nothing above it): :mod:`~divnet_nb.pruning.gate_formulas` (the gate
+formulas on torch tensors: :func:`hard_concrete_sample`, :func:`hard_concrete_prob_nonzero`,
+:func:`hard_concrete_test_gate`, and the DiffPrune-style (reconstructed from the abstract)
+:func:`diffprune_gate` and its :math:`L_0` surrogate :func:`diffprune_surrogate`),
+:mod:`~divnet_nb.pruning.gate_modules` (gates on neurons or on single weights),
+:mod:`~divnet_nb.pruning.gate_rules` (their registration as ``gate`` methods) and
+:mod:`~divnet_nb.pruning.gating` (training, extraction, the penalty hook). This module
+re-exports their public names; it imports torch only when a torch name is asked for.
 """
 
 import lazy_loader as lazy
 
-from . import methods  # noqa: F401 - register the gate methods (no torch needed)
+from . import methods  # noqa: F401 - the registered gate methods' names (no torch needed)
 
-_lazy_getattr, _, __all__ = lazy.attach(
-    __name__,
+__getattr__, __dir__, __all__ = lazy.attach(
+    "divnet_nb.pruning",
     submod_attrs={
-        "formulas": [
+        "gate_formulas": [
             "hard_concrete_sample",
             "hard_concrete_prob_nonzero",
             "hard_concrete_test_gate",
@@ -29,7 +26,7 @@ _lazy_getattr, _, __all__ = lazy.attach(
             "diffprune_surrogate",
             "diffprune_thresholds",
         ],
-        "modules": [
+        "gate_modules": [
             "LOG_ALPHA_RANGE",
             "HardConcreteUnitGate",
             "HardConcreteWeightGate",
@@ -37,22 +34,14 @@ _lazy_getattr, _, __all__ = lazy.attach(
             "DiffPruneWeightGate",
             "drop_rate_init",
         ],
-        "methods": ["GATE_METHODS"],
+        "gate_rules": ["GATE_METHODS"],
+        "gating": [
+            "Gate",
+            "UnitGate",
+            "WeightGate",
+            "GatedNetwork",
+            "wrap_with_gates",
+            "train_gated",
+        ],
     },
 )
-
-
-def __getattr__(name):  # the lazy names, and the gating names
-    if name in _GATING:
-        from ..pruning import gating
-
-        return getattr(gating, name)
-    return _lazy_getattr(name)
-
-
-def __dir__():
-    return __all__
-
-
-_GATING = ("Gate", "UnitGate", "WeightGate", "GatedNetwork", "wrap_with_gates", "train_gated")
-__all__ = [*__all__, *_GATING]

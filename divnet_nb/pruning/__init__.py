@@ -11,6 +11,8 @@
 * :mod:`.edges` - the ``edge`` kind: masks over each unit's incoming weights;
 * :mod:`.edge_rules` - the edge rules: DPP edge pruning (Acharyya et al.), random, magnitude;
 * :mod:`.gating` - the ``gate`` kind: gates trained with a penalty, then cut out;
+* :mod:`.gate_formulas`, :mod:`.gate_modules`, :mod:`.gate_rules` - hard-concrete and
+  DiffPrune-style gates: their formulas, modules and registrations;
 * :mod:`.budget` - a budget of hidden neurons shared across layers.
 
 A new family is one new module that registers its methods, plus its import here. The
@@ -21,8 +23,7 @@ first use (:mod:`lazy_loader`).
 
 import lazy_loader as lazy
 
-from ..gates import methods as _gate_methods  # noqa: F401 - register the gate methods (no torch)
-from . import edge_rules, neurons, rules  # noqa: F401, I001 - register the methods (no torch needed)
+from . import edge_rules, gate_rules, neurons, rules  # noqa: F401, I001 - register the methods (no torch needed)
 
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,

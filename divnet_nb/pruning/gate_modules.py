@@ -4,7 +4,7 @@ Each family is a mixin that owns one real parameter per group (``log_alpha`` or
 ``theta``) and computes the gates; the group is a unit (with
 :class:`~divnet_nb.pruning.gating.UnitGate`: the input units of the next layer) or a
 weight (with :class:`~divnet_nb.pruning.gating.WeightGate`). The formulas are
-:mod:`divnet_nb.gates.formulas`'s.
+:mod:`divnet_nb.pruning.gate_formulas`'s.
 
 Both families start from a drop rate ``p``: the parameter is :math:`\log(1 - p) - \log p`
 (0.2 for a gate on the network's inputs or on the first layer's weights, 0.5 elsewhere,
@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from ..core._validate import as_count, as_positive_real
-from ..pruning.gating import INPUT, UnitGate, WeightGate
-from .formulas import BETA, EPS, GAMMA, ZETA, _stretch_clamp, check_stretch, check_temperature
+from .gate_formulas import BETA, EPS, GAMMA, ZETA, _stretch_clamp, check_stretch, check_temperature
+from .gating import INPUT, UnitGate, WeightGate
 
 __all__ = [
     "LOG_ALPHA_RANGE",
