@@ -149,3 +149,63 @@ def test_instances_and_defaults(digits, tmp_path):
 def test_bad_training_settings_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
+
+
+# --------------------------------------------------------------------------- ReLU networks, fixed budgets
+
+
+def test_fixed_epoch_budget_trains_every_epoch_and_says_whether_the_threshold_is_met(
+    digits, capsys
+):
+    config = TrainConfig(threshold=0.5, max_epochs=30)
+    result = train(digits, SIZES, seed=0, config=config, progress=False, until_threshold=False)
+    # the threshold (met after about 6 epochs) does not stop a fixed budget
+    assert result.epochs == pytest.approx(30.0) and result.reached
+    assert not any("train_error" in h for h in result.history)  # no full checks on the way
+    assert result.train_error == pytest.approx(
+        error_rate(result.model, digits.x_train, digits.y_train)
+    )
+    assert "stopped at max_epochs" not in capsys.readouterr().err
+    stopped = train(digits, SIZES, seed=0, config=config, progress=False)
+    assert stopped.epochs < 10 and stopped.train_error > result.train_error
+
+
+def test_relu_networks_train_cache_and_load_as_relu(digits, tmp_path):
+    from torch import nn
+
+    from divnet_nb.nets import MLP
+    from divnet_nb.training.cache import cache_key
+
+    config = TrainConfig(threshold=0.2, max_epochs=10)
+    first = load_or_train(
+        digits, SIZES, 1, config, cache_root=tmp_path, progress=False, activation="relu"
+    )
+    again = load_or_train(
+        digits, SIZES, 1, config, cache_root=tmp_path, progress=False, activation="relu"
+    )
+    assert again.from_cache and weights_equal(first.model, again.model)
+    assert all(isinstance(a, nn.ReLU) for a in again.model.activations)
+    assert again.model.activation == "relu" and MLP(SIZES).activation == "sigmoid"
+    sig = checkpoint_path(digits, SIZES, 1, config, tmp_path)
+    relu = checkpoint_path(digits, SIZES, 1, config, tmp_path, "relu")
+    fixed = checkpoint_path(digits, SIZES, 1, config, tmp_path, "relu", False)
+    assert len({sig, relu, fixed}) == 3 and "-relu-" in relu.name and "epochs" in fixed.name
+    # the sigmoid networks trained to the threshold keep the key they always had
+    import dataclasses
+    import hashlib
+    import json
+
+    from divnet_nb.training.cache import TRAIN_VERSION, data_fingerprint
+
+    spec = {
+        "version": TRAIN_VERSION,
+        "dataset": digits.name,
+        "data": data_fingerprint(digits),
+        "sizes": list(SIZES),
+        "seed": 1,
+        "config": dataclasses.asdict(config),
+    }
+    old = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+    assert cache_key(digits, SIZES, 1, config) == old != cache_key(digits, SIZES, 1, config, "relu")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        MLP(SIZES, activation="tanh")

@@ -18,11 +18,14 @@ from torch import nn
 
 from ..core._validate import is_int
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "ACTIVATIONS"]
+
+#: Hidden activations an :class:`MLP` can have: Table 1's sigmoid, and the ReLU of LeNet-300-100.
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
 
 
 class MLP(nn.Sequential):
-    """Fully connected network with sigmoid hidden layers and logits out.
+    """Fully connected network with sigmoid (or ReLU) hidden layers and logits out.
 
     Parameters
     ----------
@@ -32,19 +35,24 @@ class MLP(nn.Sequential):
     seed : int, optional
         Seed for the initialisation (Glorot-uniform weights, zero biases), so that
         instance ``i`` of an experiment is the same network on every machine.
+    activation : {"sigmoid", "relu"}
+        The hidden units' nonlinearity (Table 1's networks are sigmoid;
+        LeNet-300-100 of Louizos et al. 2018 is ReLU).
     """
 
-    def __init__(self, sizes: Sequence[int], seed: int | None = None):
+    def __init__(self, sizes: Sequence[int], seed: int | None = None, activation: str = "sigmoid"):
         sizes = tuple(int(s) for s in sizes)
         if len(sizes) < 3 or min(sizes) < 1:
             raise ValueError(
                 f"sizes must list at least input, one hidden and output width, all >= 1; got {sizes}"
             )
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
         modules: list[nn.Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             modules.append(nn.Linear(n_in, n_out))
             if i < len(sizes) - 2:
-                modules.append(nn.Sigmoid())
+                modules.append(ACTIVATIONS[activation]())
         super().__init__(*modules)
         self.reset_parameters(seed)
 
@@ -69,8 +77,14 @@ class MLP(nn.Sequential):
 
     @property
     def activations(self) -> list[nn.Module]:
-        """The sigmoid modules, one per hidden layer (hook these to read activations)."""
+        """The activation modules, one per hidden layer (hook these to read activations)."""
         return [m for m in self if not isinstance(m, nn.Linear)]
+
+    @property
+    def activation(self) -> str:
+        """The hidden nonlinearity's name (a key of :data:`ACTIVATIONS`)."""
+        first = self.activations[0]
+        return next(name for name, cls in ACTIVATIONS.items() if isinstance(first, cls))
 
     @property
     def sizes(self) -> tuple[int, ...]:

@@ -59,7 +59,14 @@ def data_fingerprint(dataset: Dataset) -> str:
     return digest
 
 
-def cache_key(dataset: Dataset, sizes, seed: int, config: TrainConfig) -> str:
+def cache_key(
+    dataset: Dataset,
+    sizes,
+    seed: int,
+    config: TrainConfig,
+    activation: str = "sigmoid",
+    until_threshold: bool = True,
+) -> str:
     spec = {
         "version": TRAIN_VERSION,
         "dataset": dataset.name,
@@ -68,15 +75,30 @@ def cache_key(dataset: Dataset, sizes, seed: int, config: TrainConfig) -> str:
         "seed": int(seed),
         "config": dataclasses.asdict(config),
     }
+    # Table 1's networks (sigmoid, trained to the threshold) keep the keys they always had
+    if activation != "sigmoid":
+        spec["activation"] = activation
+    if not until_threshold:
+        spec["fixed_epochs"] = True
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def checkpoint_path(
-    dataset: Dataset, sizes, seed: int, config: TrainConfig, root: Path | None = None
+    dataset: Dataset,
+    sizes,
+    seed: int,
+    config: TrainConfig,
+    root: Path | None = None,
+    activation: str = "sigmoid",
+    until_threshold: bool = True,
 ) -> Path:
     root = Path(root) if root is not None else cache_dir()
-    key = cache_key(dataset, sizes, seed, config)
-    return root / "networks" / f"{dataset.name}-{'-'.join(map(str, sizes))}-seed{seed}-{key}.pt"
+    key = cache_key(dataset, sizes, seed, config, activation, until_threshold)
+    act = "" if activation == "sigmoid" else f"-{activation}"
+    act += "" if until_threshold else f"-{config.max_epochs}epochs"
+    return (
+        root / "networks" / f"{dataset.name}-{'-'.join(map(str, sizes))}{act}-seed{seed}-{key}.pt"
+    )
 
 
 def _save(result: TrainResult, path: Path, key: str) -> None:
@@ -84,6 +106,7 @@ def _save(result: TrainResult, path: Path, key: str) -> None:
     meta = {
         "dataset": result.dataset,
         "sizes": list(result.model.sizes),
+        "activation": result.model.activation,
         "seed": result.seed,
         "config": dataclasses.asdict(result.config),
         "reached": result.reached,
@@ -110,7 +133,7 @@ def _load(path: Path, key: str, config: TrainConfig) -> TrainResult:
     if not isinstance(blob, dict) or blob.get("format") != 1 or blob.get("key") != key:
         raise ValueError("its key does not match the requested network")
     meta = json.loads(blob["meta"])
-    model = MLP(meta["sizes"])
+    model = MLP(meta["sizes"], activation=meta.get("activation", "sigmoid"))
     model.load_state_dict(blob["state_dict"], strict=True)
     model.eval()
     return TrainResult(
@@ -139,14 +162,22 @@ def load_or_train(
     cache_root: Path | None = None,
     device: str | None = None,
     progress: bool = True,
+    activation: str = "sigmoid",
+    until_threshold: bool = True,
 ) -> TrainResult:
     """:func:`train`, but reuse a cached network trained with exactly the same inputs and settings."""
     config = config or default_config(dataset.name)
     sizes = tuple(int(s) for s in sizes)
+    options = {
+        "device": device,
+        "progress": progress,
+        "activation": activation,
+        "until_threshold": until_threshold,
+    }
     if not cache:
-        return train(dataset, sizes, seed, config, device=device, progress=progress)
-    key = cache_key(dataset, sizes, seed, config)
-    path = checkpoint_path(dataset, sizes, seed, config, cache_root)
+        return train(dataset, sizes, seed, config, **options)
+    key = cache_key(dataset, sizes, seed, config, activation, until_threshold)
+    path = checkpoint_path(dataset, sizes, seed, config, cache_root, activation, until_threshold)
     if path.exists():
         try:
             return _load(path, key, config)
@@ -155,7 +186,7 @@ def load_or_train(
                 f"divnet-nb: cached network {path} is unusable ({type(exc).__name__}: {exc}); training it again",
                 file=sys.stderr,
             )
-    result = train(dataset, sizes, seed, config, device=device, progress=progress)
+    result = train(dataset, sizes, seed, config, **options)
     _save(result, path, key)
     return result
 

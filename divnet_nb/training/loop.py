@@ -88,6 +88,8 @@ def train(
     *,
     device: str | None = None,
     progress: bool = True,
+    activation: str = "sigmoid",
+    until_threshold: bool = True,
 ) -> TrainResult:
     """Train one MLP on ``dataset`` until its training error is below ``config.threshold``.
 
@@ -105,6 +107,10 @@ def train(
         ``"cuda"`` when available, else ``"cpu"``.
     progress : bool
         Show a tqdm bar (on stderr).
+    activation : {"sigmoid", "relu"}
+        The hidden nonlinearity (:class:`~divnet_nb.nets.mlp.MLP`).
+    until_threshold : bool
+        ``False``: train exactly ``config.max_epochs`` epochs (as :func:`fit`).
     """
     config = config or default_config(dataset.name)
     device = device or default_device()
@@ -114,8 +120,16 @@ def train(
             f"sizes[0] = {sizes[0]} does not match the {dataset.n_features} input features of {dataset.name}"
         )
     torch.manual_seed(seed)
-    model = MLP(sizes, seed=seed).to(device)
-    result = fit(model, dataset, seed, config, device=device, progress=progress)
+    model = MLP(sizes, seed=seed, activation=activation).to(device)
+    result = fit(
+        model,
+        dataset,
+        seed,
+        config,
+        device=device,
+        progress=progress,
+        until_threshold=until_threshold,
+    )
     result.model = result.model.cpu()
     return result
 
@@ -130,6 +144,8 @@ def fit(
     progress: bool = True,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
     monitor: Callable[[nn.Module], dict] | None = None,
+    param_groups: Callable[[nn.Module], list[dict]] | None = None,
+    until_threshold: bool = True,
 ) -> TrainResult:
     """Train ``model`` (inputs -> logits) in place until its training error is below the threshold.
 
@@ -144,16 +160,25 @@ def fit(
         penalty on gates); the history records its running mean.
     monitor : callable, optional
         ``monitor(model)`` returns a dict merged into every history record.
+    param_groups : callable, optional
+        ``param_groups(model)`` gives the optimiser's parameter groups (e.g. gate
+        parameters with their own learning rate); default: one group of every parameter.
+    until_threshold : bool
+        ``False`` trains exactly ``config.max_epochs`` epochs (a fixed budget, as for
+        training with a sparsity penalty, whose training error is not the goal) and
+        measures the full training error once, at the end; ``reached`` then says
+        whether it is below the threshold, without a warning.
     """
     config = config or default_config(dataset.name)
     device = device or default_device()
     X = torch.from_numpy(dataset.x_train).to(device)
     y = torch.from_numpy(dataset.y_train).to(device)
     n = X.shape[0]
+    groups = list(model.parameters()) if param_groups is None else param_groups(model)
     if config.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+        opt = torch.optim.Adam(groups, lr=config.lr)
     else:
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+        opt = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
     gen = torch.Generator().manual_seed(seed)
     per_epoch = math.ceil(n / config.batch_size)
     window = max(1, round(config.check_every * per_epoch))
@@ -203,7 +228,7 @@ def fit(
                 record["running_penalty"] = penalty_sum / seen
             if monitor is not None:
                 record.update(monitor(model))
-            if wrong / seen < GATE * config.threshold:
+            if until_threshold and wrong / seen < GATE * config.threshold:
                 full_error = error_rate(model, X, y)
                 model.train()
                 record["train_error"] = full_error
@@ -217,7 +242,10 @@ def fit(
             break
     bar.close()
     seconds = time.perf_counter() - start
-    if not reached:
+    if not until_threshold:
+        full_error = error_rate(model, X, y)
+        reached = full_error < config.threshold
+    elif not reached:
         full_error = error_rate(model, X, y)
         print(
             f"divnet-nb: {dataset.name} seed {seed} stopped at max_epochs={config.max_epochs} "
