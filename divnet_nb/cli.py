@@ -15,14 +15,13 @@ finished part; the same command resumes it.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__
-from .datasets import DATASETS, DatasetError, DatasetNotFoundError, splits
+from ._cli_parser import build_parser
+from .datasets import DatasetError, DatasetNotFoundError, splits
 from .paths import cache_dir, data_dir, fast_mode, results_dir
 
 __all__ = ["main"]
@@ -30,166 +29,6 @@ __all__ = ["main"]
 
 class UsageError(ValueError):
     """A command-line value that cannot work."""
-
-
-def _comma_list(cast, what: str):
-    """An argparse type: comma-separated values, each converted by ``cast``."""
-
-    def parse(text: str) -> tuple:
-        try:
-            return tuple(cast(x) for x in text.split(",") if x.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected comma-separated {what}, got {text!r}"
-            ) from None
-
-    return parse
-
-
-_floats = _comma_list(float, "numbers")
-_ints = _comma_list(int, "integers")
-_names = _comma_list(str.strip, "names")
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line (and exit code 2), pointing to --help."""
-
-    def error(self, message):
-        self.exit(2, f"divnet-nb: error: {message} (see {self.prog} --help)\n")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="divnet-nb",
-        description="DivNet (Mariet & Sra, ICLR 2016): prune networks with k-DPPs and fuse the removed neurons.",
-    )
-    parser.add_argument("--version", action="version", version=f"divnet-nb {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser(
-        "reproduce",
-        help="train the Table 1 networks and reproduce Figures 2-8 and Table 2",
-        description="Train (or load from the cache) the networks, prune them with every method, "
-        "and write results.json, one PNG per figure and report.md. Finished parts are kept "
-        "in <out>/.parts: the same command resumes an interrupted run.",
-    )
-    rep.add_argument(
-        "--dataset", required=True, choices=DATASETS, help="which dataset (digits works offline)"
-    )
-    rep.add_argument("--instances", type=int, help="networks to train (Table 1: 5; fast mode: 2)")
-    mode = rep.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--fast",
-        action="store_true",
-        default=None,
-        help="small run of the same code: data subsets, 2 instances, few sizes (also DIVNET_FAST=1)",
-    )
-    mode.add_argument(
-        "--full",
-        action="store_false",
-        dest="fast",
-        help="full run even when DIVNET_FAST or CI is set",
-    )
-    rep.add_argument(
-        "--sizes",
-        type=_ints,
-        help="neurons kept in the swept layer for Figures 2-8, e.g. 10,50,100",
-    )
-    rep.add_argument(
-        "--fractions",
-        type=_floats,
-        help="fractions of hidden neurons kept for Table 2, in (0, 1] (default 0.1,0.25,0.5,0.75,1)",
-    )
-    rep.add_argument(
-        "--methods",
-        type=_names,
-        help="registered neuron-selection methods to compare, each without and with fusion "
-        "(default dpp,random,importance)",
-    )
-    rep.add_argument(
-        "--kernel-samples",
-        type=int,
-        help="training inputs used to build the kernel and the fusion (default: all)",
-    )
-    rep.add_argument("--train-samples", type=int, help="use a random subset of the training set")
-    rep.add_argument("--test-samples", type=int, help="use a random subset of the test set")
-    rep.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="network i is trained with seed + i; the pruning draws and, unless given, "
-        "the data and kernel subsets derive from it too (default 0)",
-    )
-    rep.add_argument("--data-seed", type=int, help="seed of the data subsets (default: --seed)")
-    rep.add_argument("--kernel-seed", type=int, help="seed of the kernel subset (default: --seed)")
-    rep.add_argument(
-        "--out", type=Path, help="output folder (default results/<dataset>/, or $DIVNET_RESULTS)"
-    )
-    rep.add_argument(
-        "--fresh", action="store_true", help="ignore finished parts of an earlier run; compute all"
-    )
-    rep.add_argument("--quiet", action="store_true", help="no progress bars")
-    board = sub.add_parser(
-        "leaderboard",
-        help="every selection rule with fusion, Table 2 style: which neurons should we keep?",
-        description="Prune every hidden layer of the Table 1 networks with every registered rule "
-        "(followed by fusion) at 5-75 %% kept, with the budget shared across layers and the "
-        "fusion targeted at the original network for the best rules; write leaderboard.json, "
-        "leaderboard.md and leaderboard.png. Resumable like reproduce.",
-    )
-    board.add_argument("--dataset", required=True, choices=DATASETS)
-    board.add_argument("--instances", type=int, help="networks (default: Table 1's 5; fast: 2)")
-    bmode = board.add_mutually_exclusive_group()
-    bmode.add_argument("--fast", action="store_true", default=None, help="data subsets, 2 networks")
-    bmode.add_argument("--full", action="store_false", dest="fast", help="full run even in CI")
-    board.add_argument("--seed", type=int, default=0, help="as for reproduce (default 0)")
-    board.add_argument(
-        "--kernel-samples",
-        type=int,
-        help="training inputs for the statistics of every layer (default: all)",
-    )
-    board.add_argument(
-        "--out", type=Path, help="output folder (default results/leaderboard-<dataset>/)"
-    )
-    board.add_argument("--fresh", action="store_true", help="ignore finished parts; compute all")
-    board.add_argument("--quiet", action="store_true", help="no progress bars")
-    edges = sub.add_parser(
-        "edges",
-        help="DPP edge pruning of the first hidden layer against random, magnitude and node pruning",
-        description="Keep 10-90 %% of every first-layer unit's incoming weights with the "
-        "registered edge rules (DPP edge, random, magnitude), each with and without edge "
-        "reweighting, and prune nodes at the same parameter count (DivNet, importance, swaps, "
-        "with fusion); write edges.json, edges.md and edges.png. Resumable like reproduce.",
-    )
-    edges.add_argument("--dataset", required=True, choices=DATASETS)
-    edges.add_argument("--instances", type=int, help="networks (default: Table 1's 5; fast: 2)")
-    emode = edges.add_mutually_exclusive_group()
-    emode.add_argument("--fast", action="store_true", default=None, help="data subsets, 2 networks")
-    emode.add_argument("--full", action="store_false", dest="fast", help="full run even in CI")
-    edges.add_argument("--seed", type=int, default=0, help="as for reproduce (default 0)")
-    edges.add_argument("--out", type=Path, help="output folder (default results/edges-<dataset>/)")
-    edges.add_argument("--fresh", action="store_true", help="ignore finished parts; compute all")
-    edges.add_argument("--quiet", action="store_true", help="no progress bars")
-    theory = sub.add_parser(
-        "theory",
-        help="the teacher-student analysis: pruned students' exact errors, node vs edge rules",
-        description="Train students on a teacher by online SGD (N inputs, M teacher and K "
-        "student units), compare with the ODEs, and prune each student with every node and "
-        "edge rule at matched parameter counts; write theory.json, theory.md and theory.png "
-        "with the verdicts of claims (1) and (2). Seconds to minutes: not resumable, rerun.",
-    )
-    tmode = theory.add_mutually_exclusive_group()
-    tmode.add_argument("--fast", action="store_true", default=None, help="N = 100, short runs")
-    tmode.add_argument("--full", action="store_false", dest="fast", help="full run even in CI")
-    theory.add_argument("--students", type=int, default=3, help="independent students (default 3)")
-    theory.add_argument("--M", type=int, default=2, help="teacher units (default 2)")
-    theory.add_argument("--K", type=int, default=6, help="student units (default 6)")
-    theory.add_argument("--seed", type=int, default=0, help="seed of every draw (default 0)")
-    theory.add_argument(
-        "--out", type=Path, help="output folder (default results/theory-M<M>-K<K>/)"
-    )
-    theory.add_argument("--quiet", action="store_true", help="no progress bars")
-    sub.add_parser("data", help="where datasets are looked for, and which are there")
-    return parser
 
 
 def _fast(args) -> bool:
@@ -332,37 +171,26 @@ def _leaderboard(args) -> int:
     settings = settings_for(
         args.dataset, fast=fast, instances=args.instances, seed=args.seed, **extra
     )
-    out = _writable_folder(
-        args.out if args.out is not None else results_dir() / f"leaderboard-{args.dataset}"
-    )
-    import json
-
-    from ._io import atomic_write
     from .experiments import Experiment
     from .experiments.leaderboard import leaderboard, summarise
     from .pruning.registry import get_method
     from .report.figures import plot_leaderboard, save_figure
 
-    parts = out / ".parts"
-    if args.fresh and parts.is_dir():
-        import shutil
+    def labels(board):
+        return {e["method"]: get_method(e["method"]).label for e in board["entries"]}
 
-        shutil.rmtree(parts)
-    try:
-        exp = Experiment(args.dataset, settings, progress=not args.quiet, store_root=parts)
-        board = leaderboard(exp)
-    except KeyboardInterrupt:
-        print(f"divnet-nb: interrupted; finished parts are kept in {parts}", file=sys.stderr)
-        return 130
-    labels = {e["method"]: get_method(e["method"]).label for e in board["entries"]}
-    with atomic_write(out / "leaderboard.json", "w") as f:
-        json.dump(board, f, indent=1)
-    with atomic_write(out / "leaderboard.md", "w") as f:
-        f.write(summarise(board, labels))
-    save_figure(lambda ax: plot_leaderboard(board, labels, ax=ax), out / "leaderboard.png",
-                figsize=(7.2, 4.6))  # fmt: skip
-    print(f"divnet-nb: {args.dataset}: leaderboard at {out / 'leaderboard.md'}")
-    return 0
+    return _run_resumable(
+        args,
+        "leaderboard",
+        lambda parts: leaderboard(
+            Experiment(args.dataset, settings, progress=not args.quiet, store_root=parts)
+        ),
+        lambda board: summarise(board, labels(board)),
+        lambda board, path: save_figure(
+            lambda ax: plot_leaderboard(board, labels(board), ax=ax), path, figsize=(7.2, 4.6)
+        ),
+        "leaderboard",
+    )
 
 
 def _edges(args) -> int:
@@ -374,34 +202,94 @@ def _edges(args) -> int:
     if args.instances is not None and args.instances < 1:
         raise UsageError(f"--instances must be >= 1; got {args.instances}")
     settings = settings_for(args.dataset, fast=fast, instances=args.instances, seed=args.seed)
-    out = _writable_folder(
-        args.out if args.out is not None else results_dir() / f"edges-{args.dataset}"
-    )
-    import json
-
-    from ._io import atomic_write
     from .experiments import Experiment
     from .experiments.edges import edge_experiment
     from .report.edges import edges_markdown, plot_edges
     from .report.figures import save_figure
 
+    return _run_resumable(
+        args,
+        "edges",
+        lambda parts: edge_experiment(
+            Experiment(args.dataset, settings, progress=not args.quiet, store_root=parts)
+        ),
+        lambda result: edges_markdown(result) + "\n",
+        lambda result, path: save_figure(
+            lambda ax: plot_edges(result, ax=ax), path, figsize=(7.2, 4.6)
+        ),
+        "edge pruning",
+    )
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard must be I/N with integers, e.g. 0/2; got {text!r}") from None
+    if not (count >= 1 and 0 <= index < count):
+        raise UsageError(f"--shard I/N needs 0 <= I < N; got {text!r}")
+    return index, count
+
+
+def _gates(args) -> int:
+    fast = _fast(args)
+    shard = _shard(args.shard)
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1; got {args.seeds}")
+    from .experiments.gates import gate_settings
+
+    overrides = {"dataset": args.dataset}
+    if args.seeds is not None:
+        overrides["seeds"] = args.seeds
+    settings = gate_settings(fast, **overrides)
+    from .experiments.gates import gate_experiment
+    from .report.gates import gates_markdown, save_gates_figure
+
+    return _run_resumable(
+        args,
+        "gates",
+        lambda parts: gate_experiment(
+            settings, store_root=parts, progress=not args.quiet, shard=shard
+        ),
+        lambda result: gates_markdown(result) + "\n",
+        save_gates_figure,
+        "gated training vs post-hoc pruning",
+    )
+
+
+def _run_resumable(args, name: str, compute, markdown, figure, what: str) -> int:
+    """What the resumable commands share: the output folder, --fresh, Ctrl-C, the three files.
+
+    ``compute(parts)`` runs the experiment with its store under ``<out>/.parts`` and returns
+    the result (None when a shard has done its share); ``<name>.json``, ``<name>.md``
+    (``markdown(result)``) and ``<name>.png`` (``figure(result, path)``) are written.
+    """
+    out = _writable_folder(
+        args.out if args.out is not None else results_dir() / f"{name}-{args.dataset}"
+    )
     parts = out / ".parts"
     if args.fresh and parts.is_dir():
         import shutil
 
         shutil.rmtree(parts)
     try:
-        exp = Experiment(args.dataset, settings, progress=not args.quiet, store_root=parts)
-        result = edge_experiment(exp)
+        result = compute(parts)
     except KeyboardInterrupt:
         print(f"divnet-nb: interrupted; finished parts are kept in {parts}", file=sys.stderr)
         return 130
-    with atomic_write(out / "edges.json", "w") as f:
+    if result is None:
+        print(f"divnet-nb: shard {args.shard} done; run again without --shard to gather")
+        return 0
+    import json
+
+    from ._io import atomic_write
+
+    with atomic_write(out / f"{name}.json", "w") as f:
         json.dump(result, f, indent=1)
-    with atomic_write(out / "edges.md", "w") as f:
-        f.write(edges_markdown(result) + "\n")
-    save_figure(lambda ax: plot_edges(result, ax=ax), out / "edges.png", figsize=(7.2, 4.6))
-    print(f"divnet-nb: {args.dataset}: edge pruning at {out / 'edges.md'}")
+    with atomic_write(out / f"{name}.md", "w") as f:
+        f.write(markdown(result))
+    figure(result, out / f"{name}.png")
+    print(f"divnet-nb: {args.dataset}: {what} at {out / f'{name}.md'}")
     return 0
 
 
@@ -470,7 +358,7 @@ def _data(_args) -> int:
 
 def main(argv=None) -> int:
     """Entry point of the ``divnet-nb`` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "reproduce":
             return _reproduce(args)
@@ -480,6 +368,8 @@ def main(argv=None) -> int:
             return _edges(args)
         if args.command == "theory":
             return _theory(args)
+        if args.command == "gates":
+            return _gates(args)
         return _data(args)
     except (UsageError, DatasetNotFoundError, DatasetError) as exc:
         message = " ".join(str(exc).split())
