@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_pipeline.py
 	$(PY) benchmarks/bench_edges.py
 	$(PY) benchmarks/bench_online.py
+	$(PY) benchmarks/bench_gates.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check divnet_nb tests benchmarks assignments

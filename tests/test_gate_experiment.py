@@ -229,6 +229,19 @@ def test_groups_summarise_seeds_and_decide_the_comparisons():
     assert costs["plain_plus_divnet_over_gated"] == pytest.approx(12.0 / 40.0)
 
 
+def test_findings_group_the_settings_by_verdict():
+    from divnet_nb.report.gates import gate_findings
+
+    text = gate_findings(synthetic([0.020, 0.021, 0.022], [0.030, 0.032, 0.031]))
+    assert (
+        "gated below the best post-hoc rule without retraining: holds at lambda 0.001 (101/50;"
+        in text
+    )
+    assert "-1.00 [-1.25, -0.75]" in text  # best cell without retraining: DivNet T1, 3.10 %
+    worse = gate_findings(synthetic([0.040, 0.041, 0.042], [0.030, 0.032, 0.031]))
+    assert "fine-tuned: does not hold at lambda 0.001" in worse and "holds at" not in worse
+
+
 def test_markdown_and_figure_show_the_measured_numbers():
     result = synthetic([0.020, 0.021, 0.022], [0.030, 0.032, 0.031])
     text = gates_markdown(result)

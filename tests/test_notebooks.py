@@ -25,6 +25,7 @@ SERIES = [
     "11_which_neurons_to_keep",
     "12_teacher_student_theory",
     "13_dpp_edge_pruning",
+    "14_pruning_while_training",
 ]
 _spec = importlib.util.spec_from_file_location("normalize", NOTEBOOKS / "normalize.py")
 normalize = importlib.util.module_from_spec(_spec)

@@ -244,16 +244,25 @@ def _same_networks(results: dict, reference: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    """Write ``reference/<dataset>.json`` (or ``leaderboard-<dataset>.json``) from a finished full run."""
+    """Write ``reference/<dataset>.json`` (``leaderboard-``, ``gates-<dataset>.json``) from a finished full run."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument(
-        "results", type=Path, help="results.json of divnet-nb reproduce, or leaderboard.json"
+        "results",
+        type=Path,
+        help="results.json of divnet-nb reproduce, leaderboard.json or gates.json",
     )
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text())
     if results["settings"]["fast"]:
         print("divnet-nb: a reference must come from a full run, not --fast", file=sys.stderr)
         return 2
+    if "runs" in results:  # the gate experiment: committed as it was written
+        path = REFERENCE_DIR / f"gates-{results['dataset']}.json"
+        with atomic_write(path, "w") as f:
+            json.dump(results, f, indent=1)
+            f.write("\n")
+        print(f"{path}: {len(results['runs'])} gated runs on {', '.join(results['networks'])}")
+        return 0
     if "entries" in results:  # a leaderboard: committed as it was written
         path = REFERENCE_DIR / f"leaderboard-{results['dataset']}.json"
         with atomic_write(path, "w") as f:

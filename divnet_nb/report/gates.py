@@ -15,7 +15,7 @@ import numpy as np
 
 from ..datasets import title
 from ..experiments.gates import BASES, MAGNITUDE, NEURON_GATES
-from ..experiments.verdicts import decide, t_interval
+from ..experiments.verdicts import FAILS, HOLDS, OPEN, decide, t_interval
 from ..pruning.registry import get_method
 from .figures import log_axis
 
@@ -23,6 +23,7 @@ __all__ = [
     "POSTHOC_LABELS",
     "gate_groups",
     "gate_costs",
+    "gate_findings",
     "best_posthoc",
     "gates_markdown",
     "plot_gates",
@@ -243,6 +244,45 @@ def gates_markdown(result: dict) -> str:
                 f"of fine-tuning {c['finetune_seconds']:.1f} s.",
             ]
     return "\n".join(lines)
+
+
+def _best(entry: dict, field: str) -> dict:
+    """The post-hoc cell with the lowest mean ``field`` ("error" or "finetuned")."""
+    cells = [c for rules in entry["posthoc"].values() for c in rules.values()]
+    return min(cells, key=lambda c: c[field][0])
+
+
+def gate_findings(result: dict) -> str:
+    """Who wins where, as measured: per network and gate family, the settings at which gated
+    training is below the best post-hoc cell without retraining, and below the best
+    fine-tuned one (verdicts of the paired per-seed differences)."""
+    groups = [g for g in gate_groups(result) if g["rows"]]
+    lines = []
+    for net, info in result["networks"].items():
+        lines.append(f"**{info['label']}**:")
+        for method in dict.fromkeys(g["method"] for g in groups if g["network"] == net):
+            mine = sorted(
+                (g for g in groups if g["network"] == net and g["method"] == method),
+                key=lambda g: g["lam"],
+            )
+            for field, key, what in (
+                ("error", "verdict", "the best post-hoc rule without retraining"),
+                ("finetuned", "verdict_ft", "the best post-hoc rule fine-tuned"),
+            ):
+                by: dict[str, list[str]] = defaultdict(list)
+                for g in mine:
+                    cell = _best(g, field)
+                    size = (
+                        "/".join(f"{k:.0f}" for k in g["kept"])
+                        if method in NEURON_GATES
+                        else f"{g['weights'][0]:.0f} weights"
+                    )
+                    diff = cell["diff" if field == "error" else "diff_ft"]
+                    by[cell[key]].append(f"lambda {g['lam']:g} ({size}; {_diff(diff)})")
+                parts = [f"{v} at {', '.join(by[v])}" for v in (HOLDS, FAILS, OPEN) if by[v]]
+                lines.append(f"- {_label(method)}, gated below {what}: " + "; ".join(parts) + ".")
+        lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 def _points(ax, groups, x_of, xerr_of, y_of, label, color, marker, *, filled=True, line=False):

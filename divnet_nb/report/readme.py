@@ -266,14 +266,33 @@ def theory_block(theory_refs: dict) -> str:
     return "\n\n".join(parts)
 
 
+def gates_block(gate_refs: dict) -> str:
+    """The README's gate block: each committed ``gates-<dataset>.json``, its tables and findings."""
+    from .gates import gate_findings, gates_markdown
+
+    parts = []
+    for ds, result in gate_refs.items():
+        env = result["environment"]
+        parts.append(
+            gates_markdown(result)
+            + "\n\n"
+            + gate_findings(result)
+            + f"\n\n(`reference/gates-{ds}.json`; commit {env.get('commit', '?')}.)"
+        )
+    return "\n\n".join(parts)
+
+
 def blocks(
     refs: dict,
     boards: dict | None = None,
     edge_refs: dict | None = None,
     theory_refs: dict | None = None,
+    gate_refs: dict | None = None,
 ) -> dict[str, str]:
     """The generated markdown of every block, from the references ``{dataset: reference}``."""
     out = {"provenance": provenance(refs), "claims": claims_table(refs)}
+    if gate_refs:
+        out["gates"] = gates_block(gate_refs)
     if boards:
         out["leaderboard"] = leaderboard_table(boards)
     if edge_refs:
@@ -312,6 +331,17 @@ def load_edges(folder: Path = REFERENCE_DIR) -> dict:
     }
 
 
+def load_gates(folder: Path = REFERENCE_DIR) -> dict:
+    """The committed gate experiments, ``reference/gates-<dataset>.json``."""
+    import json
+
+    return {
+        ds: json.loads((folder / f"gates-{ds}.json").read_text())
+        for ds in DATASETS
+        if (folder / f"gates-{ds}.json").is_file()
+    }
+
+
 def load_theory(folder: Path = REFERENCE_DIR) -> dict:
     """The committed teacher-student runs, ``reference/teacher-student-*.json``, by file stem."""
     import json
@@ -327,9 +357,10 @@ def render(
     boards: dict | None = None,
     edge_refs: dict | None = None,
     theory_refs: dict | None = None,
+    gate_refs: dict | None = None,
 ) -> str:
     """``text`` with every marked block regenerated; an unknown block name is an error."""
-    generated = blocks(refs, boards, edge_refs, theory_refs)
+    generated = blocks(refs, boards, edge_refs, theory_refs, gate_refs)
 
     def replace(match: re.Match) -> str:
         name = match["name"]
@@ -375,6 +406,18 @@ def draw_edge_figures(edge_refs: dict, folder: Path = REFERENCE_DIR) -> list[Pat
     return paths
 
 
+def draw_gate_figures(gate_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
+    """The gate experiment's figure of every committed run, ``reference/gates-<dataset>.png``."""
+    from .gates import save_gates_figure
+
+    paths = []
+    for ds, result in gate_refs.items():
+        path = folder / f"gates-{ds}.png"
+        save_gates_figure(result, path)
+        paths.append(path)
+    return paths
+
+
 def draw_theory_figures(theory_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
     """Pruned students' errors and the learning curves of every committed teacher-student run."""
     from matplotlib.figure import Figure
@@ -403,7 +446,7 @@ def main(argv=None) -> int:
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
     args = parser.parse_args(argv)
     text = args.readme.read_text()
-    new = render(text, load_references(), load_boards(), load_edges(), load_theory())
+    new = render(text, load_references(), load_boards(), load_edges(), load_theory(), load_gates())
     if args.check:
         if new != text:
             print(
@@ -416,6 +459,7 @@ def main(argv=None) -> int:
         draw_figures(load_references())
         + draw_edge_figures(load_edges())
         + draw_theory_figures(load_theory())
+        + draw_gate_figures(load_gates())
     )
     print(
         f"{args.readme}: {len(BLOCK.findall(new))} blocks regenerated; figures {[p.name for p in figures]}"
