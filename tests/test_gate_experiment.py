@@ -86,7 +86,13 @@ def test_a_rerun_reads_every_run_from_the_store(tiny, monkeypatch):
 
     monkeypatch.setattr(gx, "gate_part", refuse)
     again = gate_experiment(settings, store_root=root / "parts", progress=False)
-    assert again["runs"] == result["runs"]
+    assert again["runs"] == result["runs"] and again["gates"] == gx.gate_descriptions()
+    # another gate setting (here a temperature) is another experiment: nothing is reused
+    changed = gx.gate_descriptions()
+    changed["hard-concrete"][0]["temperature"] = 0.5
+    monkeypatch.setattr(gx, "gate_descriptions", lambda: changed)
+    with pytest.raises(AssertionError, match="computed again"):
+        gate_experiment(settings, store_root=root / "parts", progress=False)
 
 
 def test_rows_record_consistent_sizes_and_weights(tiny):

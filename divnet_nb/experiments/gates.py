@@ -51,6 +51,7 @@ __all__ = [
     "GateSettings",
     "gate_settings",
     "gate_runs",
+    "gate_descriptions",
     "kept_weights",
     "gate_experiment",
 ]
@@ -161,6 +162,17 @@ def gate_settings(fast: bool = False, **overrides) -> GateSettings:
         base.update(overrides)
         return GateSettings(**base)
     return GateSettings(**overrides)
+
+
+def gate_descriptions() -> dict[str, list[dict]]:
+    """Every gate method's resolved settings (temperature, drop rate, stretch, ...) on the two
+    hidden layers, as the experiment builds them: part of the store's key and of the result."""
+    from ..pruning.registry import get_method
+
+    return {
+        method: [get_method(method, "gate").function(1, layer).describe() for layer in (0, 1)]
+        for method in (*NEURON_GATES, *WEIGHT_GATES)
+    }
 
 
 def gate_runs(settings: GateSettings) -> list[tuple[str, str, float, int]]:
@@ -361,7 +373,14 @@ def gate_experiment(
     ctx = _Context(settings, progress)
     store = None
     if store_root is not None:
-        identity = {"experiment": "gates", "settings": settings.to_dict()}
+        from ..training.cache import TRAIN_VERSION
+
+        identity = {
+            "experiment": "gates",
+            "settings": settings.to_dict(),
+            "gates": gate_descriptions(),
+            "train_version": TRAIN_VERSION,
+        }
         store = ResultStore(store_root, identity)
     runs = gate_runs(settings)
     bar = progress_bar(len(runs), "gated runs", progress)
@@ -402,6 +421,7 @@ def gate_experiment(
     return {
         "dataset": settings.dataset,
         "settings": settings.to_dict(),
+        "gates": gate_descriptions(),
         "networks": networks,
         "runs": rows,
         "environment": environment(),
