@@ -78,17 +78,20 @@ def test_the_readme_tables_are_generated_from_the_references():
     text = (reference_path("mnist").parents[1] / "README.md").read_text()
     names = {m["name"] for m in readme.BLOCK.finditer(text)}
     assert names == {
-        "mnist-table2", "datasets", "claims", "provenance", "leaderboard", "edges", "theory"
+        "mnist-table2", "datasets", "claims", "provenance", "leaderboard", "edges", "theory",
+        "gates",
     }  # fmt: skip
     refs, boards, edges = readme.load_references(), readme.load_boards(), readme.load_edges()
-    theory = readme.load_theory()
+    theory, gates = readme.load_theory(), readme.load_gates()
     assert set(boards) == set(refs) == {"mnist", "mnist_rot", "cifar10"}
     assert set(edges) == {"mnist"} and set(theory) == {"teacher-student-M2-K6"}
-    assert readme.render(text, refs, boards, edges, theory) == text, "run make readme"
-    tampered = text.replace(
-        "<!-- reference:mnist-table2 -->\n|", "<!-- reference:mnist-table2 -->\n| x", 1
-    )
-    assert readme.render(tampered, refs, boards, edges, theory) != tampered
+    assert set(gates) == {"mnist"}
+    assert readme.render(text, refs, boards, edges, theory, gates) == text, "run make readme"
+    for block in ("mnist-table2", "gates"):
+        tampered = text.replace(
+            f"<!-- reference:{block} -->\n", f"<!-- reference:{block} -->\nx", 1
+        )
+        assert readme.render(tampered, refs, boards, edges, theory, gates) != tampered
 
 
 def test_the_readme_prose_says_what_the_references_show():
@@ -297,3 +300,144 @@ def test_a_broken_fusion_fails_the_reference_check(monkeypatch):
     mismatches, _ = compare({"table2": broken}, {"table2": wanted, "sweeps": {}})
     assert {m.where for m in mismatches} >= {"Table 2, dpp+fuse, test, 10%"}
     assert not any(m.where.startswith("Table 2, dpp,") for m in mismatches)  # unfused: unaffected
+
+
+def _gate_settings_of(ref):
+    import dataclasses
+
+    from divnet_nb.experiments.gates import GateSettings
+
+    names = {f.name for f in dataclasses.fields(GateSettings)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in ref["settings"].items()}
+    return GateSettings(**{k: v for k, v in values.items() if k in names})
+
+
+def test_the_gate_experiment_matches_the_reference_on_one_run():
+    """LeNet-300-100, hard-concrete neuron gates, lambda 1e-3, seed 0, run again with one thread.
+
+    When the plain and the budget networks come out as in the reference (torch's training is
+    bitwise the same on the same machine and thread count), the gated run and its post-hoc
+    comparisons must agree to 10 of 10,000 test images and the kept sizes exactly. Otherwise
+    the networks are new ones: the kept neurons per layer must lie within the reference's
+    seeds' range widened by 15 %, and every test error within 4 standard deviations over the
+    seeds (at least 0.3 points) of the reference's mean. Both fail a run with the penalty
+    switched off (it keeps every neuron; the reference keeps about half of each layer).
+    """
+    require_data("mnist")
+    import torch
+
+    from divnet_nb.experiments import gates as gx
+
+    ref = readme.load_gates()["mnist"]
+    settings = _gate_settings_of(ref)
+    assert json.loads(json.dumps(settings.to_dict())) == ref["settings"]
+    assert ref["gates"] == gx.gate_descriptions()
+    run = ("lenet-300-100", "hard-concrete", 1e-3)
+    rows = [r for r in ref["runs"] if (r["network"], r["method"], r["lam"]) == run]
+    assert len(rows) == settings.seeds and all("collapsed" not in r for r in rows)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ctx = gx._Context(settings, progress=False)
+        got = gx.gate_part(ctx, *run, 0)
+        same = all(
+            ctx.test_error(ctx.plain(run[0], 0, base).model)
+            == ref["networks"][run[0]][base]["unpruned_test_error"][0]
+            for base in gx.BASES
+        )
+    finally:
+        torch.set_num_threads(threads)
+
+    def errors(row):
+        out = {"gated": row["test_error"]}
+        for base, rules in row["posthoc"].items():
+            for rule, cell in rules.items():
+                out[f"{base} {rule}"] = cell["test_error"]
+                out[f"{base} {rule} + ft"] = cell["finetuned_test_error"]
+        return out
+
+    ours, theirs = errors(got), [errors(r) for r in rows]
+    if same and got["test_error"] == rows[0]["test_error"]:
+        assert got["kept"] == rows[0]["kept"]
+        for key, value in ours.items():
+            assert abs(value - theirs[0][key]) <= 0.001, (key, value, theirs[0][key])
+    else:
+        kept = np.array([r["kept"] for r in rows])
+        assert np.all(got["kept"] >= 0.85 * kept.min(axis=0)), (got["kept"], kept)
+        assert np.all(got["kept"] <= 1.15 * kept.max(axis=0)), (got["kept"], kept)
+        for key, value in ours.items():
+            values = [t[key] for t in theirs]
+            tol = max(0.003, 4 * np.std(values, ddof=1))
+            assert abs(value - np.mean(values)) <= tol, (key, value, values)
+    print(f"networks {'as in' if same else 'not as in'} the reference; kept {got['kept']}")
+
+
+def test_the_readme_prose_on_gates_says_what_the_reference_shows():
+    """The hand-written sentences of README's gate section, checked against reference/gates-mnist.json."""
+    from divnet_nb.experiments.gates import NEURON_GATES
+    from divnet_nb.report.gates import _best, best_posthoc, gate_costs, gate_groups
+
+    ref = readme.load_gates()["mnist"]
+    assert ref["settings"]["fast"] is False and ref["settings"]["seeds"] == 3
+    groups = gate_groups(ref)
+    assert all(g["rows"] and len(g["rows"]) == 3 for g in groups)  # nothing collapsed
+    neuron = [g for g in groups if g["method"] in NEURON_GATES]
+    assert len(neuron) == 16
+    key = {(g["network"], g["method"], g["lam"]): g for g in groups}
+
+    def verdict(g, field, rule=None):
+        cell = _best(g, field, rule)
+        return cell["verdict_ft" if field == "finetuned" else "verdict"], cell
+
+    # without retraining: never worse; better exactly at the smallest sizes named
+    no_ft = {(g["network"], g["method"], g["lam"]): verdict(g, "error")[0] for g in neuron}
+    assert "does not hold" not in no_ft.values()
+    holds = {k for k, v in no_ft.items() if v == "holds"}
+    assert holds == {
+        (n, "hard-concrete", lam) for n in ("table1", "lenet-300-100") for lam in (1e-3, 3e-3)
+    } | {(n, "diffprune", 3e-3) for n in ("table1", "lenet-300-100")}
+    # fine-tuned: the best cell is swaps at 15 (budget network at 13); 13 of 16 not resolved
+    best = [best_posthoc(g)[:2] for g in neuron]
+    assert sum(r == "swap" for _, r in best) == 15 and sum(b == "budget" for b, _ in best) == 13
+    ft = {(g["network"], g["method"], g["lam"]): verdict(g, "finetuned") for g in neuron}
+    told = {
+        k: (v, round(100 * c["diff_ft"][0], 2)) for k, (v, c) in ft.items() if v != "not resolved"
+    }
+    assert told == {
+        ("lenet-300-100", "diffprune", 3e-3): ("holds", -0.39),
+        ("lenet-300-100", "diffprune", 1e-4): ("does not hold", 0.18),
+        ("lenet-300-100", "diffprune", 3e-4): ("does not hold", 0.32),
+    }
+    assert key["lenet-300-100", "diffprune", 3e-3]["kept"] == pytest.approx([47, 32], abs=0.5)
+    # DivNet fine-tuned: behind swaps fine-tuned at 15 of 16; the gates beat it at 3, lose at 1
+    behind = [
+        _best(g, "finetuned", "dpp")["finetuned"][0] > _best(g, "finetuned", "swap")["finetuned"][0]
+        for g in neuron
+    ]
+    assert sum(behind) == 15
+    vs_divnet = {k: verdict(key[k], "finetuned", "dpp")[0] for k in ft}
+    assert {k for k, v in vs_divnet.items() if v == "holds"} == {
+        ("lenet-300-100", "hard-concrete", 3e-3),
+        ("lenet-300-100", "diffprune", 3e-3),
+        ("table1", "diffprune", 3e-4),
+    }
+    assert {k for k, v in vs_divnet.items() if v == "does not hold"} == {
+        ("lenet-300-100", "diffprune", 1e-4)
+    }
+    # weight gates at about 4 % of the Table 1 network's weights
+    total = sum(ref["networks"]["table1"]["unpruned_weights"])
+    small = [key["table1", m, 1e-5] for m in ("hard-concrete-weights", "diffprune-weights")]
+    assert all(0.035 < g["weights"][0] / total < 0.045 for g in small)
+    plain = [c["error"][0] for g in small for c in g["posthoc"].values() for c in c.values()]
+    assert 0.655 <= min(plain) and max(plain) < 0.775
+    assert all(0.025 <= g["gated"][0] < 0.0305 for g in small)
+    tuned = [_best(g, "finetuned")["finetuned"][0] for g in small]
+    assert all(0.0295 <= t < 0.0315 for t in tuned)
+    assert [verdict(g, "finetuned")[0] for g in small] == ["not resolved", "holds"]
+    assert round(100 * _best(small[1], "finetuned")["diff_ft"][0], 2) == -0.51
+    # cost
+    costs = gate_costs(ref)
+    assert round(100 * costs["table1"]["divnet_over_gated"], 1) == 0.9
+    assert round(100 * costs["lenet-300-100"]["divnet_over_gated"], 1) == 0.5
+    assert round(costs["table1"]["plain_plus_divnet_over_gated"], 2) == 0.85
+    assert round(costs["lenet-300-100"]["plain_plus_divnet_over_gated"], 2) == 0.24

@@ -246,16 +246,19 @@ def gates_markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _best(entry: dict, field: str) -> dict:
-    """The post-hoc cell with the lowest mean ``field`` ("error" or "finetuned")."""
-    cells = [c for rules in entry["posthoc"].values() for c in rules.values()]
+def _best(entry: dict, field: str, rule: str | None = None) -> dict:
+    """The post-hoc cell (of ``rule``, or of any rule) with the lowest mean ``field``."""
+    cells = [
+        c for rules in entry["posthoc"].values() for r, c in rules.items() if rule in (None, r)
+    ]
     return min(cells, key=lambda c: c[field][0])
 
 
 def gate_findings(result: dict) -> str:
     """Who wins where, as measured: per network and gate family, the settings at which gated
-    training is below the best post-hoc cell without retraining, and below the best
-    fine-tuned one (verdicts of the paired per-seed differences)."""
+    training is below the best post-hoc cell without retraining, below the best fine-tuned
+    one, and (neuron gates) below DivNet fine-tuned on the better of its two base networks
+    (verdicts of the paired per-seed differences)."""
     groups = [g for g in gate_groups(result) if g["rows"]]
     lines = []
     for net, info in result["networks"].items():
@@ -265,20 +268,25 @@ def gate_findings(result: dict) -> str:
                 (g for g in groups if g["network"] == net and g["method"] == method),
                 key=lambda g: g["lam"],
             )
-            for field, key, what in (
-                ("error", "verdict", "the best post-hoc rule without retraining"),
-                ("finetuned", "verdict_ft", "the best post-hoc rule fine-tuned"),
-            ):
+            checks = [
+                ("error", None, "the best post-hoc rule without retraining"),
+                ("finetuned", None, "the best post-hoc rule fine-tuned"),
+            ]
+            if method in NEURON_GATES:
+                checks.append(("finetuned", "dpp", "DivNet fine-tuned"))
+            for field, rule, what in checks:
                 by: dict[str, list[str]] = defaultdict(list)
                 for g in mine:
-                    cell = _best(g, field)
+                    cell = _best(g, field, rule)
                     size = (
                         "/".join(f"{k:.0f}" for k in g["kept"])
                         if method in NEURON_GATES
                         else f"{g['weights'][0]:.0f} weights"
                     )
-                    diff = cell["diff" if field == "error" else "diff_ft"]
-                    by[cell[key]].append(f"lambda {g['lam']:g} ({size}; {_diff(diff)})")
+                    tuned = field == "finetuned"
+                    diff = cell["diff_ft" if tuned else "diff"]
+                    verdict = cell["verdict_ft" if tuned else "verdict"]
+                    by[verdict].append(f"lambda {g['lam']:g} ({size}; {_diff(diff)})")
                 parts = [f"{v} at {', '.join(by[v])}" for v in (HOLDS, FAILS, OPEN) if by[v]]
                 lines.append(f"- {_label(method)}, gated below {what}: " + "; ".join(parts) + ".")
         lines.append("")
