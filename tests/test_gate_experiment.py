@@ -295,3 +295,21 @@ def test_the_gated_runs_give_gates_their_own_learning_rate(tiny):
     assert torch.allclose(frozen, start, atol=1e-5)
     assert (moved - start).abs().max() > 0.05
     assert runs[0][2].epochs == pytest.approx(2.0)
+
+
+def test_the_command_runs_in_shards_and_writes_its_three_files(tmp_path, monkeypatch, capsys):
+    require_data("mnist")
+    import json
+
+    from divnet_nb.cli import main
+
+    monkeypatch.setenv("DIVNET_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "gates"
+    args = ["gates", "--fast", "--quiet", "--out", str(out)]
+    assert main([*args, "--shard", "1/2"]) == 0
+    assert "shard 1/2 done" in capsys.readouterr().out and not (out / "gates.json").exists()
+    assert main(args) == 0
+    result = json.loads((out / "gates.json").read_text())
+    assert len(result["runs"]) == len(gate_runs(gate_settings(fast=True))) == 4
+    assert "LeNet-300-100 (ReLU)" in (out / "gates.md").read_text()
+    assert (out / "gates.png").stat().st_size > 10_000
