@@ -104,10 +104,18 @@ def gate_groups(result: dict) -> list[dict]:
     return out
 
 
-def best_posthoc(entry: dict) -> tuple[str, str, dict]:
-    """(base, rule, cell) of the post-hoc rule with the lowest mean fine-tuned test error."""
-    cells = [(b, r, c) for b, rules in entry["posthoc"].items() for r, c in rules.items()]
-    return min(cells, key=lambda t: t[2]["finetuned"][0])
+def best_posthoc(
+    entry: dict, field: str = "finetuned", rule: str | None = None
+) -> tuple[str, str, dict]:
+    """(base, rule, cell) of the post-hoc cell (of ``rule``, or of any rule) with the lowest
+    mean ``field`` ("finetuned" or "error")."""
+    cells = [
+        (b, r, c)
+        for b, rules in entry["posthoc"].items()
+        for r, c in rules.items()
+        if rule in (None, r)
+    ]
+    return min(cells, key=lambda t: t[2][field][0])
 
 
 def gate_costs(result: dict) -> dict[str, dict]:
@@ -247,11 +255,8 @@ def gates_markdown(result: dict) -> str:
 
 
 def _best(entry: dict, field: str, rule: str | None = None) -> dict:
-    """The post-hoc cell (of ``rule``, or of any rule) with the lowest mean ``field``."""
-    cells = [
-        c for rules in entry["posthoc"].values() for r, c in rules.items() if rule in (None, r)
-    ]
-    return min(cells, key=lambda c: c[field][0])
+    """The cell of :func:`best_posthoc`."""
+    return best_posthoc(entry, field, rule)[2]
 
 
 def gate_findings(result: dict) -> str:
