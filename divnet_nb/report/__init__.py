@@ -10,13 +10,14 @@ where a claim does not hold.
 """
 
 from ..experiments.claims import check_claims
-from .figures import FIGURES, plot_sweep, plot_table2, plot_variants
+from .figures import FIGURES, STYLE, plot_sweep, plot_table2, plot_variants, use_style
 from .markdown import NAMES, divnet_table, figure_files, summarise, variants_table
 from .write import write_report
 
 __all__ = [
     "FIGURES",
     "NAMES",
+    "STYLE",
     "check_claims",
     "divnet_table",
     "figure_files",
@@ -25,5 +26,6 @@ __all__ = [
     "plot_variants",
     "summarise",
     "variants_table",
+    "use_style",
     "write_report",
 ]
