@@ -36,6 +36,33 @@ def load(name):
     return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
 
 
+#: Relative font sizes below 9 pt at the style's 10 pt base ("small" is 8.33 pt).
+_SMALL_NAMES = {"xx-small", "x-small", "small", "smaller"}
+_SETTING = re.compile(
+    r"\b(dpi|fontsize|labelsize|titlesize)\s*=\s*(?:(\d+(?:\.\d+)?)|[\"']([\w-]+)[\"'])"
+)
+
+
+def unreadable_settings(code: str) -> list[str]:
+    """Settings in notebook code that make a figure hard to read: dpi below 100, text below 9 pt."""
+    bad = []
+    for match in _SETTING.finditer(code):
+        name, number, word = match.groups()
+        if number is not None:
+            low = float(number) < (100 if name == "dpi" else 9)
+        else:
+            low = name != "dpi" and word in _SMALL_NAMES
+        if low:
+            bad.append(match.group(0))
+    return bad
+
+
+def test_the_readability_scan_finds_small_settings():
+    code = 'fig.savefig(p, dpi=72)\nax.legend(fontsize=8)\nax.set_title("t", fontsize = 9)\n'
+    code += 'ax.tick_params(labelsize="small")\nplt.figure(dpi=120)\nax.legend(fontsize=10.5)'
+    assert unreadable_settings(code) == ["dpi=72", "fontsize=8", 'labelsize="small"']
+
+
 def test_the_series_is_complete():
     assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.ipynb")) == SERIES
 
@@ -50,6 +77,10 @@ def test_notebook_conventions(name):
     assert "fast_mode()" in first and "seed" in first, (
         "first code cell: the size switch and a fixed seed"
     )
+    assert "use_style()" in first, "first code cell: the shared figure style, use_style()"
+    if "%matplotlib inline" in first:  # the magic resets some settings: the style comes after
+        assert first.index("use_style()") > first.index("%matplotlib inline")
+    assert unreadable_settings("\n".join(c.source for c in code)) == []
     assert re.search(r"^(from divnet_nb|import divnet_nb)", "\n".join(c.source for c in code), re.M)
     for cell in code:
         assert "sys.path" not in cell.source, "notebooks import the installed package"

@@ -7,10 +7,12 @@ import numpy as np
 from ..datasets import title
 from ..experiments.edges import edge_comparisons, summary_table
 from ..experiments.verdicts import mean_std
+from .figures import log_axis, styled
 
 __all__ = ["plot_edges", "edges_markdown"]
 
 
+@styled
 def plot_edges(result: dict, ax=None):
     """Test error vs the fraction of first-layer parameters (W1 and W2) kept: every variant, mean ± std."""
     if ax is None:
@@ -25,7 +27,7 @@ def plot_edges(result: dict, ax=None):
         ax.errorbar(x, mean, yerr=yerr, color=style["color"], ls=style["linestyle"],
                     marker=style["marker"], ms=4, capsize=3, label=style["label"])  # fmt: skip
     ax.axhline(np.mean(result["unpruned_test_error"]), color="gray", lw=1, label="unpruned")
-    ax.set_yscale("log")
+    log_axis(ax)
     ax.set_xlabel(
         f"fraction of the first layer's parameters kept (W1 + W2; d = {result['d']}, "
         f"H = {result['H']}, H' = {result['H_next']})"
@@ -34,11 +36,10 @@ def plot_edges(result: dict, ax=None):
     n = len(result["unpruned_test_error"])
     ax.set_title(
         f"Edge vs node pruning of the first layer, {title(result['dataset'])} "
-        f"({n} network{'s' if n > 1 else ''}, no retraining)",
-        fontsize=10,
+        f"({n} network{'s' if n > 1 else ''}, no retraining)"
     )
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(ncol=2)
     return ax
 
 

@@ -10,6 +10,9 @@ is drawn like the others without an edit here.
 
 from __future__ import annotations
 
+import functools
+
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
@@ -32,6 +35,10 @@ __all__ = [
     "log_axis",
     "STYLE",
     "use_style",
+    "styled",
+    "excess_error",
+    "symlog_axis",
+    "unpruned_errors",
 ]
 
 #: The one style of every figure of the project (package, notebooks, README): readable at
@@ -63,6 +70,7 @@ def use_style() -> None:
     import matplotlib
 
     matplotlib.rcParams.update(STYLE)
+
 
 #: (file stem, hidden layer, variants, title) for each figure of the paper.
 FIGURES = (
@@ -133,6 +141,17 @@ def variant_style(key: str, described: dict | None = None) -> tuple[str, str, st
     return Variant.from_key(key).style
 
 
+def styled(draw):
+    """Decorate a plot function so that it draws in :data:`STYLE` (sizes fixed at drawing)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
 def _curve(ax, x, values, style, label: str) -> None:
     """One variant's mean over networks, with error bars of one standard deviation (ddof = 1)."""
     mean, std = mean_std(values)
@@ -141,35 +160,159 @@ def _curve(ax, x, values, style, label: str) -> None:
     ax.errorbar(x, mean, yerr=yerr, color=color, ls=ls, marker=marker, ms=4, capsize=3, label=label)
 
 
+def excess_error(errors, unpruned) -> np.ndarray:
+    """Each network's pruned error minus its own unpruned error (a paired difference).
+
+    Parameters
+    ----------
+    errors : array_like, shape (networks, sizes)
+        Test error of each network pruned to each size.
+    unpruned : array_like, shape (networks,)
+        Test error of each network before pruning, in the same order.
+
+    Returns
+    -------
+    numpy.ndarray, shape (networks, sizes)
+        ``errors[i, j] - unpruned[i]``.
+    """
+    errors, unpruned = np.asarray(errors, dtype=float), np.asarray(unpruned, dtype=float)
+    if errors.ndim != 2 or unpruned.shape != (errors.shape[0],):
+        raise ValueError(f"one unpruned error per network: {unpruned.shape} vs {errors.shape}")
+    return errors - unpruned[:, None]
+
+
+def symlog_axis(ax, linthresh: float = 1e-3) -> None:
+    """A symmetric log y axis (linear within +-``linthresh``) with plain tick labels.
+
+    Differences from the unpruned error span decades (0.001 to 0.8) and may be slightly
+    negative (a pruned network can be better than the unpruned one on the test set).
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter, SymmetricalLogLocator
+
+    ax.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
+    locator = SymmetricalLogLocator(base=10, linthresh=linthresh, subs=(1.0, 3.0))
+    ax.yaxis.set_major_locator(locator)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+@styled
 def plot_sweep(
-    sweep: dict, variants, labels: dict, title: str, ax=None, styles: dict | None = None
+    sweep: dict,
+    variants,
+    labels: dict,
+    title: str,
+    ax=None,
+    styles: dict | None = None,
+    *,
+    unpruned=None,
 ):
-    """Test error vs kept neurons for some variants of one layer sweep (mean +- std)."""
-    ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
+    """Test error vs kept neurons for some variants of one layer sweep (mean +- std), log y.
+
+    Parameters
+    ----------
+    sweep : dict
+        A layer sweep (:meth:`divnet_nb.experiments.Experiment.sweep`): ``sizes``,
+        ``layer_size`` and ``test_error[variant]``, one row per network.
+    variants : sequence of str
+        Keys of the variants to draw.
+    labels : dict
+        Legend label of each variant.
+    title : str
+        Title of the (first) panel.
+    ax : matplotlib Axes or pair of Axes, optional
+        Where to draw. With ``unpruned`` and a pair, the second axes gets the difference
+        panel; with ``unpruned`` and one axes, that axes is split in two (error above,
+        difference below). A new figure when omitted.
+    styles : dict, optional
+        (colour, line style, marker) per variant; the registry's otherwise.
+    unpruned : array_like, optional
+        Test error of each network before pruning (same order as the sweep's rows). It is
+        drawn as a grey line, and a second panel shows each network's pruned error minus
+        its own unpruned error (mean +- std over networks, symmetric log axis), where
+        curves that lie on the unpruned line in the first panel come apart.
+
+    Returns
+    -------
+    matplotlib Axes, or a tuple (error axes, difference axes) when ``unpruned`` is given.
+    """
+    if ax is None:
+        if unpruned is None:
+            ax = plt.subplots(figsize=(6.4, 4.2))[1]
+        else:
+            ax = plt.subplots(1, 2, figsize=(11.5, 4.2))[1]
+    axes = list(np.atleast_1d(ax))
+    split = unpruned is not None and len(axes) == 1
+    if split:  # one axes given: the difference goes below it, in a taller figure
+        from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+        fig = axes[0].figure
+        if len(fig.axes) == 1:
+            width, height = fig.get_size_inches()
+            fig.set_size_inches(width, 1.7 * height)
+        axes.append(make_axes_locatable(axes[0]).append_axes("bottom", "70%", pad=0.35))
+    main = axes[0]
     sizes = sweep["sizes"]
+    lowest, highest = 0.0, 0.0
     for key in variants:
         style = (styles or {}).get(key) or variant_style(key)
-        _curve(ax, sizes, sweep["test_error"][key], style, labels[key])
-    ax.set_xlabel(f"neurons kept in the layer (of {sweep['layer_size']})")
-    ax.set_ylabel("test error")
-    ax.set_ylim(bottom=0)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return ax
+        _curve(main, sizes, sweep["test_error"][key], style, labels[key])
+        if unpruned is not None:
+            diff = excess_error(sweep["test_error"][key], unpruned)
+            _curve(axes[1], sizes, diff, style, labels[key])
+            mean, std = mean_std(diff)
+            lowest = min(lowest, float(np.nanmin(mean - np.nan_to_num(std))))
+            highest = max(highest, float(np.nanmax(mean + np.nan_to_num(std))))
+    xlabel = f"neurons kept in the layer (of {sweep['layer_size']})"
+    main.set_xlabel(xlabel)
+    if unpruned is not None:
+        main.axhline(np.mean(unpruned), color="gray", lw=1, ls=":", label="unpruned network")
+        dax = axes[1]
+        dax.axhline(0.0, color="gray", lw=1, ls=":")
+        symlog_axis(dax, linthresh := 1e-3)
+        dax.set_ylim(min(-linthresh, 1.5 * lowest), max(linthresh, 1.5 * highest))
+        dax.set_xlabel(xlabel)
+        dax.set_ylabel("pruned - unpruned error\n(paired, symlog)")
+        if split:
+            main.set_xlabel("")
+        else:
+            dax.set_title("difference from each network's unpruned error (mean ± std)")
+        dax.grid(True, alpha=0.3, which="both")
+    log_axis(main)
+    main.set_ylabel("test error (log scale)")
+    main.set_title(title)
+    main.grid(True, alpha=0.3, which="both")
+    main.legend()
+    return main if unpruned is None else (main, axes[1])
+
+
+def unpruned_errors(results: dict) -> list[float] | None:
+    """Each network's unpruned test error from ``results["instances"]``, if recorded."""
+    rows = results.get("instances") or []
+    if not rows or any("test_error" not in r for r in rows):
+        return None
+    return [r["test_error"] for r in rows]
 
 
 def plot_variants(results: dict, layer: str, ax=None):
-    """Every measured variant of one layer sweep in ``results``, in the registry's styles."""
+    """Every measured variant of one layer sweep in ``results``, in the registry's styles.
+
+    With the networks' unpruned errors in ``results["instances"]``, a difference panel is
+    drawn too (see :func:`plot_sweep`).
+    """
     described = results["variants"]
     sweep = results["sweeps"][layer]
     keys = [k for k in described if k in sweep["test_error"]]
     labels = {k: described[k]["label"] for k in keys}
     styles = {k: variant_style(k, described[k]) for k in keys}
     caption = f"Hidden layer {int(layer) + 1}, {title(results['dataset'])}: every variant"
-    return plot_sweep(sweep, keys, labels, caption, ax=ax, styles=styles)
+    unpruned = unpruned_errors(results)
+    if unpruned is not None and len(unpruned) != len(next(iter(sweep["test_error"].values()))):
+        unpruned = None
+    return plot_sweep(sweep, keys, labels, caption, ax=ax, styles=styles, unpruned=unpruned)
 
 
+@styled
 def plot_leaderboard(board: dict, labels: dict, ax=None):
     """Test error vs fraction kept for every leaderboard entry (log scale), mean ± std over networks."""
     ax = ax or plt.subplots(figsize=(7.2, 4.6))[1]
@@ -183,15 +326,16 @@ def plot_leaderboard(board: dict, labels: dict, ax=None):
         label = labels.get(method, method) + ("" if key == method else f" ({key.split(' | ')[1]})")
         _curve(ax, fr, board["test_error"][key], (color, ls, marker), label)
     ax.axhline(np.mean(board["unpruned_test_error"]), color="gray", lw=1, label="unpruned")
-    ax.set_yscale("log")
+    log_axis(ax)
     ax.set_xlabel("fraction of hidden neurons kept (all layers), every rule with fusion")
     ax.set_ylabel("test error (log scale)")
-    ax.set_title(f"Which neurons to keep, {title(board['dataset'])}: no retraining", fontsize=10)
+    ax.set_title(f"Which neurons to keep, {title(board['dataset'])}: no retraining")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=6.5, ncol=2)
+    ax.legend(ncol=2)
     return ax
 
 
+@styled
 def plot_table2(results: dict, ax=None):
     """Table 2 as a plot: test error vs fraction of hidden neurons kept, all variants, with the paper's DivNet."""
     ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
@@ -217,23 +361,36 @@ def plot_table2(results: dict, ax=None):
         )
     ax.set_xlabel("fraction of hidden neurons kept (every layer)")
     ax.set_ylabel("test error (log scale)")
-    ax.set_yscale("log")  # fused (~0.02-0.1) and unfused (~0.1-0.9) curves both readable
-    ax.set_title(
-        f"Table 2, {title(results['dataset'])}: all layers pruned, no retraining",
-        fontsize=10,
-    )
+    log_axis(ax)  # fused (~0.02-0.1) and unfused (~0.1-0.9) curves both readable
+    ax.set_title(f"Table 2, {title(results['dataset'])}: all layers pruned, no retraining")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend()
     return ax
 
 
-def save_figure(draw, path, *, figsize=(6.4, 4.2), dpi: int = 120) -> None:
-    """Draw with ``draw(ax)`` on a new figure and save it as PNG, atomically.
+def save_figure(draw, path, *, figsize=(6.4, 4.2), dpi: int = 120, panels: int = 1) -> None:
+    """Draw with ``draw(ax)`` on a new figure in :data:`STYLE` and save it as PNG, atomically.
 
     No pyplot: any backend works and notebooks' figures are left alone.
+
+    Parameters
+    ----------
+    draw : callable
+        Called with the new figure's axes: one Axes, or an array of ``panels`` side by side.
+    path : str or pathlib.Path
+        The PNG to write.
+    figsize : tuple of float
+        Figure size in inches.
+    dpi : int
+        Resolution of the PNG; at least 100, so that 9 pt text stays readable.
+    panels : int
+        Number of axes, side by side.
     """
-    fig = Figure(figsize=figsize)
-    draw(fig.subplots())
-    fig.tight_layout()
-    with atomic_write(path) as handle:
-        fig.savefig(handle, dpi=dpi, format="png")
+    if dpi < 100:
+        raise ValueError(f"figures are saved at 100 dpi or more, not {dpi}")
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=figsize)
+        draw(fig.subplots(1, panels) if panels > 1 else fig.subplots())
+        fig.tight_layout()
+        with atomic_write(path) as handle:
+            fig.savefig(handle, dpi=dpi, format="png")

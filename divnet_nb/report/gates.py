@@ -17,7 +17,7 @@ from ..datasets import title
 from ..experiments.gates import BASES, MAGNITUDE, NEURON_GATES
 from ..experiments.verdicts import FAILS, HOLDS, OPEN, decide, t_interval
 from ..pruning.registry import get_method
-from .figures import log_axis
+from .figures import STYLE, log_axis, styled
 
 __all__ = [
     "POSTHOC_LABELS",
@@ -334,6 +334,7 @@ def _lighter(color):
     return (0.55 + 0.45 * r, 0.55 + 0.45 * g, 0.55 + 0.45 * b)
 
 
+@styled
 def plot_gates(result: dict, fig=None):
     """Per network: test error (%, log) vs kept hidden neurons (neuron gates and post-hoc rules
     at the same sizes, ± fine-tuning) and vs kept weights (every method, log x); one legend
@@ -374,26 +375,29 @@ def plot_gates(result: dict, fig=None):
             log_axis(ax)
             ax.set_ylabel("test error, % (log scale)")
             what = "weights" if by_weights else "hidden neurons"
-            ax.set_title(f"{info['label']}: error vs kept {what}", fontsize=10)
+            ax.set_title(f"{info['label']}: error vs kept {what}")
             ax.grid(alpha=0.3, which="both")
     handles, labels = axes[0, 1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3)
     return axes
 
 
 def save_gates_figure(result: dict, path) -> None:
     """:func:`plot_gates` on a new figure (no pyplot), saved as PNG atomically."""
+    import matplotlib
     from matplotlib.figure import Figure
 
     from .._io import atomic_write
 
     rows = len(result["networks"])
-    fig = Figure(figsize=(12, 3.9 * rows + 1.6), layout="constrained")
-    plot_gates(result, fig)
-    with atomic_write(path) as handle:
-        fig.savefig(handle, dpi=110, format="png")
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(12, 3.9 * rows + 1.6), layout="constrained")
+        plot_gates(result, fig)
+        with atomic_write(path) as handle:
+            fig.savefig(handle, dpi=110, format="png")
 
 
+@styled
 def plot_gate_training(result: dict, network: str, method: str, axes=None):
     """Open gates per layer and the running penalty along training, one line per lambda (seed 0)."""
     if axes is None:
@@ -423,9 +427,9 @@ def plot_gate_training(result: dict, network: str, method: str, axes=None):
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
-    axes[0].set_title(f"{get_method(method, 'gate').label}: open gates", fontsize=10)
-    axes[1].set_title("the sparsity penalty while training", fontsize=10)
+        ax.legend()
+    axes[0].set_title(f"{get_method(method, 'gate').label}: open gates")
+    axes[1].set_title("the sparsity penalty while training")
     return axes
 
 

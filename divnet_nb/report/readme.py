@@ -440,7 +440,7 @@ def draw_theory_figures(theory_refs: dict, folder: Path = REFERENCE_DIR) -> list
 
 
 def main(argv=None) -> int:
-    """Regenerate the README's result blocks from reference/*.json (``--check``: only compare)."""
+    """Regenerate the README's result blocks from ``reference/*.json`` (``--check``: only compare)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if the README is stale")
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")

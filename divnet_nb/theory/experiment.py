@@ -347,6 +347,20 @@ def _bound(x) -> str:
 
 def plot_pruned(result, ax):
     """eps_g (log) against kept parameters: node rules dashed (fusion dotted), edge rules solid, SE bars."""
+    with _style():
+        return _plot_pruned(result, ax)
+
+
+def _style():
+    """The package's figure style (:data:`divnet_nb.report.figures.STYLE`) as a context."""
+    import matplotlib
+
+    from ..report.figures import STYLE
+
+    return matplotlib.rc_context(STYLE)
+
+
+def _plot_pruned(result, ax):
     par = result["parameters"]
     for lab in result["rules"]:
         kind, rule = lab.split(" ", 1)
@@ -358,15 +372,20 @@ def plot_pruned(result, ax):
                     mfc="none" if fused else None, label=_label(lab))  # fmt: skip
     ax.axhline(result["unpruned"], color="k", lw=0.8, label="unpruned")
     ax.set_yscale("log")
-    ax.set_xlabel("kept parameters (first layer + v)", fontsize=10)
-    ax.set_ylabel(r"generalisation error $\epsilon_g$ (log scale)", fontsize=10)
+    ax.set_xlabel("kept parameters (first layer + v)")
+    ax.set_ylabel(r"generalisation error $\epsilon_g$ (log scale)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes
     return ax
 
 
 def plot_learning_curves(result, ax):
     """Each student's simulated eps_g (thin) and the ODE from the first student's start (thick), log-log."""
+    with _style():
+        return _plot_learning_curves(result, ax)
+
+
+def _plot_learning_curves(result, ax):
     for i, st in enumerate(result["students"]):
         a, e = np.asarray(st["curve"]["alpha"]), np.asarray(st["curve"]["error"])
         ax.plot(a[1:], e[1:], lw=0.9, alpha=0.8, label=f"simulation, student {i}")
@@ -374,8 +393,8 @@ def plot_learning_curves(result, ax):
     ax.plot(a[1:], e[1:], color="k", lw=2.5, alpha=0.7, label="ODE (student 0's start)")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(r"$\alpha$ = steps / N", fontsize=10)
-    ax.set_ylabel(r"$\epsilon_g$ (log scale)", fontsize=10)
+    ax.set_xlabel(r"$\alpha$ = steps / N")
+    ax.set_ylabel(r"$\epsilon_g$ (log scale)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=9)
+    ax.legend()
     return ax
