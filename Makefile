@@ -16,7 +16,7 @@ CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 NBVAL     := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
-.PHONY: help install demo test bench lint lab notebooks readme reference assignments clean
+.PHONY: help install demo test bench lint lab notebooks readme reference assignments docs clean
 
 help:
 	@echo "make demo   - reproduce the paper's experiments on scikit-learn's digits (offline, ~1 min)"
@@ -28,11 +28,12 @@ help:
 	@echo "make reference - full reproductions and leaderboards of MNIST, MNIST_ROT, CIFAR-10 into reference/ (slow: hours)"
 	@echo "make readme - regenerate the README's result tables from reference/*.json"
 	@echo "make assignments - build the student notebooks and autograders into assignments/dist/"
+	@echo "make docs   - the website (notebooks, handouts, API) into docs/_build/html, warnings as errors"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,docs]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -72,6 +73,11 @@ notebooks: $(STAMP)
 
 assignments: $(STAMP)
 	$(PY) assignments/build.py
+
+# The same command as tests/test_docs.py's (which then reads every page in headless Chromium).
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -q -b html -d docs/_build/doctrees docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
 
 readme: $(STAMP)
 	$(PY) -m divnet_nb.report.readme

@@ -28,14 +28,18 @@ def masters() -> list[Path]:
     return sorted(HERE.glob("a[0-9]_*.ipynb"))
 
 
-def build(master: Path, dist: Path = DIST) -> Path:
-    """``otter assign`` one master into ``dist/<name>/``; returns that folder."""
+def build(master: Path, dist: Path = DIST, *, run_tests: bool = True) -> Path:
+    """``otter assign`` one master into ``dist/<name>/``; returns that folder.
+
+    ``run_tests=False`` skips otter's run of the tests against the solutions: the student
+    version is the same, and the website (``docs/_site.py``) needs only that.
+    """
     out = dist / master.stem
     if out.exists():
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [str(OTTER), "assign", master.name, str(out)],
+        [str(OTTER), "assign", master.name, str(out)] + ([] if run_tests else ["--no-run-tests"]),
         cwd=master.parent,
         capture_output=True,
         text=True,

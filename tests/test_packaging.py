@@ -25,7 +25,7 @@ def parse_requirement(text: str) -> tuple[str, str]:
 def pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"])
-    for extra in ("dev", "bench"):
+    for extra in ("dev", "bench", "docs"):
         reqs += project["optional-dependencies"][extra]
     return dict(parse_requirement(r) for r in reqs)
 

@@ -285,7 +285,7 @@ def fuse(A, keep, W, b=None, intercept: bool = False, *, ridge: float | None = N
     Notes
     -----
     Cost: the products :math:`A_S^\top A_S` and :math:`A_S^\top A_R` (together
-    no more than one Gram matrix of A), then O(k^3 + k^2 |R| + k |R| n_{next}).
+    no more than one Gram matrix of A), then ``O(k^3 + k^2 |R| + k |R| n_next)``.
     The paper quotes :math:`O(|\mathcal{T}| n_\ell^2 + n_\ell^3)`.
     To reuse a Gram matrix you already have, call :func:`fuse_from_gram`.
 

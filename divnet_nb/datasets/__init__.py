@@ -1,15 +1,15 @@
 """The paper's datasets as flat float32 arrays in [0, 1], found offline first.
 
-============  ========================  ===============  =============================================
-name          train / valid / test      image shape      module (where it comes from)
-============  ========================  ===============  =============================================
-``digits``    1297 / - / 500            (8, 8)           :mod:`.digits` (scikit-learn's bundled copy)
-``mnist``     60000 / - / 10000         (28, 28)         :mod:`.mnist` (``MNIST/raw/``)
-``mnist_rot`` 10000 / 2000 / 50000      (28, 28)         :mod:`.mnist_rot` (the official ``.amat``
-                                                         files, else **rebuilt from MNIST**)
-``cifar10``   50000 / - / 10000         (32, 32, 3)      :mod:`.cifar10` (``cifar-10-batches-py/`` or
-                                                         ``cifar-10/cifar10.npz``)
-============  ========================  ===============  =============================================
+=============  ========================  ===============  =============================================
+name           train / valid / test      image shape      module (where it comes from)
+=============  ========================  ===============  =============================================
+``digits``     1297 / - / 500            (8, 8)           :mod:`.digits` (scikit-learn's bundled copy)
+``mnist``      60000 / - / 10000         (28, 28)         :mod:`.mnist` (``MNIST/raw/``)
+``mnist_rot``  10000 / 2000 / 50000      (28, 28)         :mod:`.mnist_rot` (the official ``.amat``
+                                                          files, else **rebuilt from MNIST**)
+``cifar10``    50000 / - / 10000         (32, 32, 3)      :mod:`.cifar10` (``cifar-10-batches-py/`` or
+                                                          ``cifar-10/cifar10.npz``)
+=============  ========================  ===============  =============================================
 
 The data folder is :func:`divnet_nb.paths.data_dir` (``$DIVNET_DATA``, default ``data/``
 in the repository). Inputs are scaled to [0, 1] as the paper's MATLAB toolbox did and

@@ -6,7 +6,7 @@ Data flows one way: data -> train -> activations -> select -> fuse -> evaluate -
   measurement on them: layer sweeps (Figures 2-8, :mod:`.sweeps`), Table 2
   (:mod:`.tables`), Appendix B's beta sweep, expected sizes, timing;
 * :func:`reproduce` - all of it for one dataset, with the paper's claims checked
-  (:mod:`.claims`); :mod:`divnet_nb.report` writes it to ``results/<dataset>/``.
+  (:mod:`~divnet_nb.experiments.claims`); :mod:`divnet_nb.report` writes it to ``results/<dataset>/``.
 
 Randomness: each (instance, layer, variant, size) draws from its own generator,
 seeded by :class:`numpy.random.SeedSequence` from those coordinates, so any number
@@ -276,7 +276,7 @@ class Experiment:
         reweight: bool = True,
         evaluate_train: bool = True,
     ) -> dict:
-        """Appendix B: prune ``layer`` with a plain DPP (no k) for each beta = factor / |T|.
+        """Appendix B: prune ``layer`` with a plain DPP (no k) for each ``beta = factor / |T|``.
 
         The kernel's bandwidth alone decides how many neurons stay (Figure 10) and
         hence the error (Figure 9); the paper's choice is factor 10. Returns

@@ -4,22 +4,22 @@ A *site* is a layer whose units can be removed: the module that **produces** the
 elementwise **activation** that follows, and the module that **consumes** them. Every
 pruning family goes through this interface and never indexes a model itself:
 
-==========================  =================================================================
-``site.feature_map(m)``     the part of ``m`` that maps inputs to the site's activations
-``site.rows(out)``          those activations as rows of a (samples, units) matrix
-``site.read(m, X, sink)``   stream the rows over data ``X``, batch by batch, into ``sink``
-``site.width(m)``           the number of units
-``site.outgoing(m)``        the consumer's weights in the core's orientation: ``W`` of shape
-                            (units, n_next) and the consumer's bias
-``site.importance(m)``      He et al. (2014)'s ``onorm``: mean absolute outgoing weight per unit
-``site.shrink(m, keep, W)`` a new, physically smaller model that keeps units ``keep``; the
-                            consumer gets ``W`` (e.g. fused weights) or simply loses columns
-``site.through_consumer(m)`` the part of ``m`` up to and including the consumer
-``site.input_map(m)``       the part of ``m`` before the producer (its inputs), for edges
-``site.incoming(m)``        the producer's weights, one row per unit
-``site.mask_incoming(m, M)`` a new model whose producer keeps only the incoming weights in
-                            mask ``M`` (a persistent :mod:`torch.nn.utils.prune` mask)
-==========================  =================================================================
+============================  =================================================================
+``site.feature_map(m)``       the part of ``m`` that maps inputs to the site's activations
+``site.rows(out)``            those activations as rows of a (samples, units) matrix
+``site.read(m, X, sink)``     stream the rows over data ``X``, batch by batch, into ``sink``
+``site.width(m)``             the number of units
+``site.outgoing(m)``          the consumer's weights in the core's orientation: ``W`` of shape
+                              (units, n_next) and the consumer's bias
+``site.importance(m)``        He et al. (2014)'s ``onorm``: mean absolute outgoing weight per unit
+``site.shrink(m, keep, W)``   a new, physically smaller model that keeps units ``keep``; the
+                              consumer gets ``W`` (e.g. fused weights) or simply loses columns
+``site.through_consumer(m)``  the part of ``m`` up to and including the consumer
+``site.input_map(m)``         the part of ``m`` before the producer (its inputs), for edges
+``site.incoming(m)``          the producer's weights, one row per unit
+``site.mask_incoming(m, M)``  a new model whose producer keeps only the incoming weights in
+                              mask ``M`` (a persistent :mod:`torch.nn.utils.prune` mask)
+============================  =================================================================
 
 :class:`DenseSite` is the case of the paper's MLPs (``Linear -> Sigmoid -> Linear``; any
 elementwise activation works). :func:`find_sites` walks an :class:`torch.nn.Sequential`

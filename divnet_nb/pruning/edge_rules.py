@@ -1,14 +1,14 @@
 r"""The ``edge`` rules: which incoming weights of each unit to keep (Acharyya et al.'s DPP edge pruning and two baselines).
 
-==============  ==========================================================================
-``"dpp"``       a k-DPP over each unit's d incoming edges with DivNet's RBF kernel over the
-                edges' contributions :math:`C_a = X_{\cdot a} w_{ah}`
-                (:mod:`divnet_nb.core.edges`; options ``beta`` (default 10 / |T|) and
-                ``eps`` (0.01)); one eigendecomposition per unit serves every size
-``"random"``    exactly k edges per unit, uniformly at random
-``"magnitude"`` the k incoming weights of largest :math:`|w_{ah}|` per unit (ties: lower
-                input index first)
-==============  ==========================================================================
+===============  ==========================================================================
+``"dpp"``        a k-DPP over each unit's d incoming edges with DivNet's RBF kernel over the
+                 edges' contributions :math:`C_a = X_{\cdot a} w_{ah}`
+                 (:mod:`divnet_nb.core.edges`; options ``beta`` (default 10 / |T|) and
+                 ``eps`` (0.01)); one eigendecomposition per unit serves every size
+``"random"``     exactly k edges per unit, uniformly at random
+``"magnitude"``  the k incoming weights of largest :math:`|w_{ah}|` per unit (ties: lower
+                 input index first)
+===============  ==========================================================================
 
 An edge rule is called as ``f(edge_data, sizes, rng, **options)`` with the sizes sorted
 and distinct, and returns ``{k: mask}``, each mask boolean of shape (units, d) with

@@ -29,7 +29,7 @@ class LayerData:
     stats : GramAccumulator
         Gram matrix, column sums and number of samples of the layer's activations.
     beta : float, optional
-        Kernel bandwidth; default 10/|T| with |T| = ``stats.n_samples``.
+        Kernel bandwidth; default ``10 / |T|`` with ``|T| = stats.n_samples``.
     eps : float
         Diagonal perturbation of the kernel (0.01 in the paper).
     importance : ndarray, optional

@@ -9,7 +9,7 @@ lambda_i = w_i . x / sqrt N, nu_n = w*_n . x / sqrt N, Delta = y_hat - y,
     v_i <- v_i - (eta / N) g(lambda_i) Delta,
 
 changes Q_ik = w_i . w_k / N, R_in = w_i . w*_n / N and v_i by O(1/N) per step. With
-alpha = steps / N and |x|^2 / N -> 1, their means over x obey, as N -> infinity,
+alpha = steps / N and |x|^2 / N -> 1, their means over x obey, as N -> infinity::
 
     dR_in/dalpha = eta v_i [sum_m v*_m I3(i,n,m) - sum_j v_j I3(i,n,j)],
     dQ_ik/dalpha = eta v_i [sum_m v*_m I3(i,k,m) - sum_j v_j I3(i,k,j)] + (i <-> k)
@@ -20,7 +20,7 @@ alpha = steps / N and |x|^2 / N -> 1, their means over x obey, as N -> infinity,
 where indices i, j, k, l run over student units, n, m over teacher units, and the
 integrals are Gaussian averages over the local fields (lambda_1..lambda_K, nu_1..nu_M),
 whose covariance C = [[Q, R], [R^T, T]]. For g(u) = erf(u / sqrt 2) they are closed forms
-(Saad & Solla 1995):
+(Saad & Solla 1995)::
 
     I2(a,b)     = E[g(a) g(b)]   = (2/pi) asin(C_ab / sqrt((1 + C_aa)(1 + C_bb))),
     I3(a,b,c)   = E[g'(a) b g(c)] = (2/pi) (C_bc (1 + C_aa) - C_ab C_ac) / ((1 + C_aa) sqrt(L3)),

@@ -28,13 +28,13 @@ Node rules (:data:`NODE_RULES`), for k kept units:
   probability ~ the ridge;
 * ``"dpp-rbf"`` - a k-DPP with DivNet's RBF kernel (eq. 2) over the K activation vectors
   g(lambda_k) on the P inputs, beta = 10 / P, eps = 0.01;
-* ``"importance"`` - the k largest |v_k| (deterministic; ties go to the lower index).
+* ``"importance"`` - the k largest ``|v_k|`` (deterministic; ties go to the lower index).
 
 Edge rules (:data:`EDGE_RULES`), for e kept edges per unit:
 
 * ``"random-bernoulli"`` - each edge kept independently with probability c = e / N;
 * ``"random"`` - exactly e of each unit's N edges, uniformly at random;
-* ``"magnitude"`` - each unit's e largest |W_ha| (deterministic; ties to the lower index);
+* ``"magnitude"`` - each unit's e largest ``|W_ha|`` (deterministic; ties to the lower index);
 * ``"dpp"`` - :func:`divnet_nb.core.edges.dpp_edge_masks`: per unit h a k-DPP of size e
   over its N edges with kernel exp(-beta ||C_a - C_b||^2) + eps I, C_a = X[:, a] W_ha,
   from the Gram matrix G = X^T X of the P inputs X.

@@ -10,7 +10,7 @@ covariances given by the *order parameters*
 
 and for this g, E[g(a) g(b)] = (2/pi) asin(C_ab / sqrt((1 + C_aa)(1 + C_bb))) for a
 centred Gaussian pair with covariance C. Hence the generalisation error
-eps_g = E[(y_hat - y)^2] / 2 is a closed function of (Q, R, T, v, v*):
+eps_g = E[(y_hat - y)^2] / 2 is a closed function of (Q, R, T, v, v*)::
 
     eps_g = (1/pi) sum_ik v_i v_k asin(Q_ik / sqrt((1+Q_ii)(1+Q_kk)))
           + (1/pi) sum_nm v*_n v*_m asin(T_nm / sqrt((1+T_nn)(1+T_mm)))
