@@ -202,6 +202,12 @@ def test_every_page_in_a_real_browser(site, browser):
             if entry["level"] == "SEVERE":
                 problems.append(f"{page}: browser error: {entry['message'][:200]}")
         if page in SHOTS:
+            # On a notebook, show its first displayed equation rather than its imports.
+            driver.execute_script(
+                "const m = document.querySelector('div.math');"
+                "if (m && location.pathname.includes('/notebooks/')) {"
+                "  m.scrollIntoView(); window.scrollBy(0, -180); }"
+            )
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(SCREENSHOTS / SHOTS[page]))
     assert not problems, "\n".join(problems[:60])

@@ -373,7 +373,14 @@ def render(
 
 def draw_figures(refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
     """The README's two figures, drawn from reference/mnist.json: Figure 5 and Table 2 as a plot."""
-    from .figures import FIGURES, plot_sweep, plot_table2, save_figure, variant_style
+    from .figures import (
+        FIGURES,
+        plot_sweep,
+        plot_table2,
+        save_figure,
+        unpruned_errors,
+        variant_style,
+    )
 
     ref = refs.get("mnist")
     if ref is None:
@@ -383,11 +390,20 @@ def draw_figures(refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
     styles = {k: variant_style(k, v) for k, v in described.items()}
     stem, _layer, keys, caption = next(f for f in FIGURES if f[0] == "fig5_importance")
     paths = [folder / f"mnist_{stem}.png", folder / "mnist_table2.png"]
+    unpruned = unpruned_errors(ref)  # with it, a second panel: each network's excess error
     save_figure(
         lambda ax: plot_sweep(
-            ref["sweeps"]["0"], keys, labels, f"{caption} (MNIST)", ax=ax, styles=styles
+            ref["sweeps"]["0"],
+            keys,
+            labels,
+            f"{caption} (MNIST)",
+            ax=ax,
+            styles=styles,
+            unpruned=unpruned,
         ),
         paths[0],
+        panels=1 if unpruned is None else 2,
+        figsize=(6.4, 4.2) if unpruned is None else (12, 4.4),
     )
     save_figure(lambda ax: plot_table2(ref, ax=ax), paths[1])
     return paths
