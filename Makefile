@@ -57,8 +57,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_gates.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check divnet_nb tests benchmarks assignments
-	$(PY) -m ruff format --check divnet_nb tests benchmarks assignments
+	$(PY) -m ruff check divnet_nb tests benchmarks assignments docs
+	$(PY) -m ruff format --check divnet_nb tests benchmarks assignments docs
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks/
@@ -92,5 +92,5 @@ reference: $(STAMP)
 	$(PY) -m divnet_nb.report.readme
 
 clean:
-	rm -rf .coverage .coverage.* .pytest_cache .ruff_cache build *.egg-info
+	rm -rf .coverage .coverage.* .pytest_cache .ruff_cache build *.egg-info docs/_build docs/notebooks docs/assignments docs/api.md docs/index.md docs/reference
 	find . -name __pycache__ -not -path "./$(VENV)/*" -exec rm -rf {} +
