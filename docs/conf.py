@@ -42,6 +42,7 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 # Notebooks are shown with the outputs of their committed full-mode run.
 nb_execution_mode = "off"
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs get the same maths as the cells
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,10 @@ def browser(site):
         server.shutdown()
 
 
+#: $...$ left in a page's text: maths that no parser turned into a maths element.
+RAW_INLINE = re.compile(r"\$[^$\s][^$\n]{0,80}\$")
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -198,6 +203,9 @@ def test_every_page_in_a_real_browser(site, browser):
         for raw in ("$$", "\\(", "\\["):
             if raw in seen["text"]:
                 problems.append(f"{page}: raw {raw!r} in the text a reader sees")
+        inline = RAW_INLINE.search(seen["text"])
+        if inline:
+            problems.append(f"{page}: raw inline maths {inline.group()!r} in the text")
         for entry in driver.get_log("browser"):
             if entry["level"] == "SEVERE":
                 problems.append(f"{page}: browser error: {entry['message'][:200]}")
