@@ -27,7 +27,6 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SERIES = sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.ipynb"))
 
 
-
 def load(name):
     return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
 
@@ -35,6 +34,7 @@ def load(name):
 def quoted(nb) -> dict[str, str]:
     """The notebook's allow-list: {number as written: why it is not one of our results}."""
     return dict(nb.metadata.get("divnet_nb", {}).get("quoted_numbers", {}))
+
 
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?![\w])")
 REFERENCE = re.compile(
