@@ -11,10 +11,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import pkgutil
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -54,8 +54,10 @@ def copy_handouts(assignments: Path, out: Path) -> list[str]:
     tests against the solutions: ``make test`` does that), and only the student version
     is kept: solutions and hidden tests never reach the site.
     """
-    sys.path.insert(0, str(assignments))
-    from build import build, masters
+    spec = importlib.util.spec_from_file_location("_assignments_build", assignments / "build.py")
+    build_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_module)
+    build, masters = build_module.build, build_module.masters
 
     out.mkdir(parents=True, exist_ok=True)
     handouts = []
@@ -144,11 +146,17 @@ def write_landing_page(readme: Path, docs: Path) -> None:
     # The README shows the site's own screenshot from docs/: on the site it sits beside us.
     text = text.replace("](docs/", "](")
     for target in IMAGE.findall(text):
-        if "://" not in target and not (docs / target).is_relative_to(docs / "_static"):
-            source = readme.parent / target
-            if not source.exists():
-                raise FileNotFoundError(f"README shows {target}, which does not exist")
-            (docs / target).parent.mkdir(parents=True, exist_ok=True)
-            if not (docs / target).exists() or (docs / target).read_bytes() != source.read_bytes():
-                shutil.copyfile(source, docs / target)
+        if "://" in target:
+            continue
+        dest = (docs / target).resolve()
+        if not dest.is_relative_to(docs.resolve()):
+            raise ValueError(f"README image {target} would be copied outside docs/")
+        if dest.is_relative_to((docs / "_static").resolve()):
+            continue  # the site's own files, committed under docs/_static
+        source = readme.parent / target
+        if not source.exists():
+            raise FileNotFoundError(f"README shows {target}, which does not exist")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists() or dest.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, dest)
     _write(docs / "index.md", text + TOCTREES)

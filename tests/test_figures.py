@@ -58,7 +58,7 @@ def sweep_results() -> dict:
 
 def small_fonts(fig) -> list[tuple[str, float]]:
     """(text, size) of every visible, non-empty text of the figure below 9 pt."""
-    fig.canvas.draw()  # ticks and their labels exist only once drawn
+    fig.draw_without_rendering()  # ticks and their labels exist only once drawn
     texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     assert texts
     return [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < 9]
