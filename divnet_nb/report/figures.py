@@ -67,8 +67,6 @@ def use_style() -> None:
 
     Call it after ``%matplotlib inline``, which resets some of these settings.
     """
-    import matplotlib
-
     matplotlib.rcParams.update(STYLE)
 
 

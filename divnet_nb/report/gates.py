@@ -17,7 +17,7 @@ from ..datasets import title
 from ..experiments.gates import BASES, MAGNITUDE, NEURON_GATES
 from ..experiments.verdicts import FAILS, HOLDS, OPEN, decide, t_interval
 from ..pruning.registry import get_method
-from .figures import STYLE, log_axis, styled
+from .figures import log_axis, styled
 
 __all__ = [
     "POSTHOC_LABELS",
@@ -382,19 +382,18 @@ def plot_gates(result: dict, fig=None):
     return axes
 
 
+@styled
 def save_gates_figure(result: dict, path) -> None:
     """:func:`plot_gates` on a new figure (no pyplot), saved as PNG atomically."""
-    import matplotlib
     from matplotlib.figure import Figure
 
     from .._io import atomic_write
 
     rows = len(result["networks"])
-    with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(12, 3.9 * rows + 1.6), layout="constrained")
-        plot_gates(result, fig)
-        with atomic_write(path) as handle:
-            fig.savefig(handle, dpi=110, format="png")
+    fig = Figure(figsize=(12, 3.9 * rows + 1.6), layout="constrained")
+    plot_gates(result, fig)
+    with atomic_write(path) as handle:
+        fig.savefig(handle, dpi=110, format="png")
 
 
 @styled
