@@ -1,28 +1,36 @@
 """The ``divnet-nb`` command.
 
-``divnet-nb reproduce --dataset mnist`` trains (or loads) the Table 1 networks and
-writes Figures 2-8, Table 2 and a report to ``results/mnist/``; ``divnet-nb data`` says
-where datasets are looked for and which are there.
+One subcommand per registered experiment (:mod:`divnet_nb.tasks.protocol`: ``reproduce``,
+``leaderboard``, ``edges``, ``theory``, ``gates``), all handled by :func:`_run`: the
+experiment's settings are made from the options, the output folder is checked, the parts
+run on the chosen executor (this process, ``--jobs N`` local worker processes, or the Dask
+cluster of ``--scheduler``) with every finished part kept in ``<out>/.parts``, and the
+result is written by the experiment's writer (:mod:`divnet_nb.report.outputs`).
+``divnet-nb data`` says where datasets are looked for and which are there.
 
 Every input is checked before any data is read or any network trained, by code that
 imports neither torch nor a dataset: a mistake (unknown dataset, impossible sizes or
 subsets, a negative seed, a bad ``DIVNET_FAST``, an output folder that cannot be
-written, an unknown method) ends with a one-line message and exit code 2 at once. So
-do a missing or corrupt dataset file (its message names the file and how to fix it).
-An internal error still shows its traceback. A run interrupted with Ctrl-C keeps every
-finished part; the same command resumes it.
+written, an unknown method, a bad ``--jobs``) ends with a one-line message and exit code
+2 at once; so do a missing or corrupt dataset file (its message names the file and how to
+fix it) and an unreachable scheduler. A part that fails ends the run with one line naming
+the part (exit code 1; its traceback is kept beside the finished parts). An internal
+error of the command itself still shows its traceback. A run interrupted with Ctrl-C
+keeps every finished part; the same command resumes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 from ._cli_parser import build_parser
-from .datasets import DatasetError, DatasetNotFoundError, splits
+from .datasets import DatasetError, DatasetNotFoundError
 from .paths import cache_dir, data_dir, fast_mode, results_dir
+from .tasks.protocol import SettingError, get_experiment
 
 __all__ = ["main"]
 
@@ -32,7 +40,7 @@ class UsageError(ValueError):
 
 
 def _fast(args) -> bool:
-    if args.fast is not None:
+    if getattr(args, "fast", None) is not None:
         return args.fast
     try:
         return fast_mode()
@@ -55,82 +63,71 @@ def _writable_folder(path: Path) -> Path:
     return path
 
 
-def _checked(args):
-    """Settings and output folder for ``reproduce``, every input checked; no torch, no data."""
-    from .experiments.settings import FAST, settings_for
-    from .nets.table1 import table1_sizes
-    from .pruning.registry import variants
+def _settings(protocol, args):
+    """The experiment's settings; a setting's mistake is shown under its option's name."""
+    try:
+        return protocol.settings_from_args(args, _fast(args))
+    except SettingError as exc:
+        names = getattr(protocol, "option_names", {})
+        raise UsageError(exc.as_option(names.get(exc.field, exc.field))) from None
 
-    fast = _fast(args)
-    for flag in ("seed", "data_seed", "kernel_seed"):
-        value = getattr(args, flag)
-        if value is not None and value < 0:
-            raise UsageError(f"--{flag.replace('_', '-')} must be >= 0; got {value}")
-    overrides = {"seed": args.seed, "data_seed": args.data_seed, "kernel_seed": args.kernel_seed}
-    if args.instances is not None and args.instances < 1:
-        raise UsageError(f"--instances must be >= 1; got {args.instances}")
-    if args.methods is not None:
-        try:
-            variants(args.methods)
+
+def _executor(args):
+    """The executor and the threads per part of ``--jobs``, ``--threads`` and ``--scheduler``."""
+    from .tasks.executors import default_threads, make_executor
+
+    jobs = getattr(args, "jobs", 1)
+    threads = getattr(args, "threads", None)
+    scheduler = getattr(args, "scheduler", None)
+    if jobs < 1:
+        raise UsageError(f"--jobs must be >= 1; got {jobs}")
+    if threads is not None and threads < 1:
+        raise UsageError(f"--threads must be >= 1; got {threads}")
+    try:
+        executor = make_executor(jobs, scheduler)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if scheduler is not None:
+        try:  # connect now: an unreachable scheduler is a usage error, before any work
+            executor.workers  # noqa: B018
         except ValueError as exc:
-            raise UsageError(f"--methods: {exc}") from None
-        overrides["methods"] = tuple(args.methods)
-    layer_sizes = table1_sizes(args.dataset)[1:-1]
-    if args.sizes is not None:
-        smallest = min(layer_sizes[:2])
-        bad = [k for k in args.sizes if not 1 <= k < smallest]
-        if bad or not args.sizes:
-            raise UsageError(
-                f"--sizes must be kept-neuron counts with 1 <= k < {smallest} (the layer size); "
-                f"got {list(args.sizes)}"
-            )
-        overrides["sweep_fractions"] = tuple(k / smallest for k in args.sizes)
-    if args.fractions is not None:
-        bad = [f for f in args.fractions if not 0.0 < f <= 1.0]
-        if bad or not args.fractions:
-            raise UsageError(f"--fractions must lie in (0, 1]; got {list(args.fractions)}")
-        overrides["table_fractions"] = tuple(args.fractions)
-    n_train, n_test = splits(args.dataset)
-    fast_subsets = FAST.get(args.dataset, {}) if fast else {}
-    for flag, key, total, split in (
-        ("train_samples", "n_train", n_train, "training"),
-        ("test_samples", "n_test", n_test, "test"),
-    ):
-        value = getattr(args, flag)
-        if value is not None:
-            if not 1 <= value <= total:
-                raise UsageError(
-                    f"--{flag.replace('_', '-')} must be between 1 and {total} (the {split} "
-                    f"set of {args.dataset}); got {value}"
-                )
-            overrides[key] = value
-    if args.kernel_samples is not None:
-        available = overrides.get("n_train", fast_subsets.get("n_train", n_train))
-        if not 1 <= args.kernel_samples <= available:
-            raise UsageError(
-                f"--kernel-samples must be between 1 and {available} (the training inputs "
-                f"used); got {args.kernel_samples}"
-            )
-        overrides["n_kernel"] = args.kernel_samples
-    settings = settings_for(args.dataset, fast=fast, instances=args.instances, **overrides)
-    out = _writable_folder(args.out if args.out is not None else results_dir() / args.dataset)
-    return settings, out
+            raise UsageError(str(exc)) from None
+    if threads is None and scheduler is not None:
+        threads = 1
+    elif threads is None and jobs > 1:
+        threads = default_threads(jobs)
+    return executor, threads
 
 
-def _reproduce(args) -> int:
-    settings, out = _checked(args)
-    from .experiments import reproduce
-    from .report import write_report
+def _run(args) -> int:
+    """Run one experiment from the command line: settings, folder, parts, files."""
+    import shutil
 
+    from .tasks.driver import run_experiment
+    from .tasks.executors import InProcess, PartFailed
+
+    protocol = get_experiment(args.command)
+    settings = _settings(protocol, args)
+    out = _writable_folder(
+        args.out if args.out is not None else results_dir() / protocol.default_out(settings)
+    )
+    executor, threads = _executor(args)
     parts = out / ".parts"
     if args.fresh and parts.is_dir():
-        import shutil
-
         shutil.rmtree(parts)
+    progress = not args.quiet
     try:
-        results = reproduce(
-            args.dataset, settings=settings, progress=not args.quiet, store_root=parts
-        )
+        with executor:
+            local = protocol.local(settings, progress)
+            with local if isinstance(executor, InProcess) else contextlib.nullcontext():
+                result = run_experiment(
+                    protocol,
+                    settings,
+                    store_root=parts,
+                    executor=executor,
+                    threads=threads,
+                    progress=progress,
+                )
     except KeyboardInterrupt:
         print(
             f"divnet-nb: interrupted; the finished parts are kept in {parts}: run the same "
@@ -138,206 +135,29 @@ def _reproduce(args) -> int:
             file=sys.stderr,
         )
         return 130
-    report = write_report(results, out)
-    if not args.quiet:
-        print(f"divnet-nb: report written to {report}", file=sys.stderr)
-    failing = [c for c in results["claims"] if c["holds"] is False]
-    print(f"divnet-nb: {args.dataset}: {settings.instances} networks, report at {report}")
+    except PartFailed as exc:
+        where = getattr(exc, "log", None)
+        print(
+            f"divnet-nb: error: {exc}" + (f" (traceback in {where})" if where else ""),
+            file=sys.stderr,
+        )
+        return 1
+    from .report.outputs import write_outputs
+
+    report = write_outputs(result, out)
+    if progress:
+        print(f"divnet-nb: {protocol.name}: report written to {report}", file=sys.stderr)
+    print(
+        f"divnet-nb: {protocol.name} on {result.get('dataset', settings.dataset)}: report at {report}"
+    )
+    failing = [
+        c for c in result.get("claims", []) if isinstance(c, dict) and c.get("holds") is False
+    ]
     if failing:
         print(
-            f"divnet-nb: {len(failing)} of the paper's claims do not hold on these measurements; see the report"
+            f"divnet-nb: {len(failing)} of the paper's claims do not hold on these "
+            f"measurements; see the report"
         )
-    return 0
-
-
-def _leaderboard(args) -> int:
-    from .experiments.settings import FAST, settings_for
-
-    fast = _fast(args)
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0; got {args.seed}")
-    if args.instances is not None and args.instances < 1:
-        raise UsageError(f"--instances must be >= 1; got {args.instances}")
-    extra = {}
-    if args.kernel_samples is not None:
-        n_train = FAST.get(args.dataset, {}).get("n_train") if fast else None
-        available = n_train or splits(args.dataset)[0]
-        if not 1 <= args.kernel_samples <= available:
-            raise UsageError(
-                f"--kernel-samples must be between 1 and {available} (the training inputs "
-                f"used); got {args.kernel_samples}"
-            )
-        extra["n_kernel"] = args.kernel_samples
-    settings = settings_for(
-        args.dataset, fast=fast, instances=args.instances, seed=args.seed, **extra
-    )
-    from .experiments import Experiment
-    from .experiments.leaderboard import leaderboard, summarise
-    from .pruning.registry import get_method
-    from .report.figures import plot_leaderboard, save_figure
-
-    def labels(board):
-        return {e["method"]: get_method(e["method"]).label for e in board["entries"]}
-
-    return _run_resumable(
-        args,
-        "leaderboard",
-        lambda parts: leaderboard(
-            Experiment(args.dataset, settings, progress=not args.quiet, store_root=parts)
-        ),
-        lambda board: summarise(board, labels(board)),
-        lambda board, path: save_figure(
-            lambda ax: plot_leaderboard(board, labels(board), ax=ax), path, figsize=(7.2, 4.6)
-        ),
-        "leaderboard",
-    )
-
-
-def _edges(args) -> int:
-    from .experiments.settings import settings_for
-
-    fast = _fast(args)
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0; got {args.seed}")
-    if args.instances is not None and args.instances < 1:
-        raise UsageError(f"--instances must be >= 1; got {args.instances}")
-    settings = settings_for(args.dataset, fast=fast, instances=args.instances, seed=args.seed)
-    from .experiments import Experiment
-    from .experiments.edges import edge_experiment
-    from .report.edges import edges_markdown, plot_edges
-    from .report.figures import save_figure
-
-    return _run_resumable(
-        args,
-        "edges",
-        lambda parts: edge_experiment(
-            Experiment(args.dataset, settings, progress=not args.quiet, store_root=parts)
-        ),
-        lambda result: edges_markdown(result) + "\n",
-        lambda result, path: save_figure(
-            lambda ax: plot_edges(result, ax=ax), path, figsize=(7.2, 4.6)
-        ),
-        "edge pruning",
-    )
-
-
-def _shard(text: str) -> tuple[int, int]:
-    try:
-        index, count = (int(p) for p in text.split("/"))
-    except ValueError:
-        raise UsageError(f"--shard must be I/N with integers, e.g. 0/2; got {text!r}") from None
-    if not (count >= 1 and 0 <= index < count):
-        raise UsageError(f"--shard I/N needs 0 <= I < N; got {text!r}")
-    return index, count
-
-
-def _gates(args) -> int:
-    fast = _fast(args)
-    shard = _shard(args.shard)
-    if args.seeds is not None and args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1; got {args.seeds}")
-    from .experiments.gates import gate_settings
-
-    overrides = {"dataset": args.dataset}
-    if args.seeds is not None:
-        overrides["seeds"] = args.seeds
-    settings = gate_settings(fast, **overrides)
-    from .experiments.gates import gate_experiment
-    from .report.gates import gates_markdown, save_gates_figure
-
-    return _run_resumable(
-        args,
-        "gates",
-        lambda parts: gate_experiment(
-            settings, store_root=parts, progress=not args.quiet, shard=shard
-        ),
-        lambda result: gates_markdown(result) + "\n",
-        save_gates_figure,
-        "gated training vs post-hoc pruning",
-    )
-
-
-def _run_resumable(args, name: str, compute, markdown, figure, what: str) -> int:
-    """What the resumable commands share: the output folder, --fresh, Ctrl-C, the three files.
-
-    ``compute(parts)`` runs the experiment with its store under ``<out>/.parts`` and returns
-    the result (None when a shard has done its share); ``<name>.json``, ``<name>.md``
-    (``markdown(result)``) and ``<name>.png`` (``figure(result, path)``) are written.
-    """
-    out = _writable_folder(
-        args.out if args.out is not None else results_dir() / f"{name}-{args.dataset}"
-    )
-    parts = out / ".parts"
-    if args.fresh and parts.is_dir():
-        import shutil
-
-        shutil.rmtree(parts)
-    try:
-        result = compute(parts)
-    except KeyboardInterrupt:
-        print(f"divnet-nb: interrupted; finished parts are kept in {parts}", file=sys.stderr)
-        return 130
-    if result is None:
-        print(f"divnet-nb: shard {args.shard} done; run again without --shard to gather")
-        return 0
-    import json
-
-    from ._io import atomic_write
-
-    with atomic_write(out / f"{name}.json", "w") as f:
-        json.dump(result, f, indent=1)
-    with atomic_write(out / f"{name}.md", "w") as f:
-        f.write(markdown(result))
-    figure(result, out / f"{name}.png")
-    print(f"divnet-nb: {args.dataset}: {what} at {out / f'{name}.md'}")
-    return 0
-
-
-def _theory(args) -> int:
-    fast = _fast(args)
-    for name in ("students", "M", "K"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name} must be >= 1; got {getattr(args, name)}")
-    if args.K < 2:
-        raise UsageError(f"--K must be >= 2 (a student to prune); got {args.K}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0; got {args.seed}")
-    out = _writable_folder(
-        args.out if args.out is not None else results_dir() / f"theory-M{args.M}-K{args.K}"
-    )
-    import json
-
-    from matplotlib.figure import Figure
-
-    from ._io import atomic_write
-    from .theory.experiment import (
-        FAST_SETTINGS,
-        plot_learning_curves,
-        plot_pruned,
-        teacher_student_experiment,
-        theory_markdown,
-    )
-
-    settings = dict(FAST_SETTINGS) if fast else {}
-    result = teacher_student_experiment(
-        M=args.M, K=args.K, students=args.students, seed=args.seed, progress=not args.quiet,
-        **settings,
-    )  # fmt: skip
-    from .experiments.reference import environment
-
-    result["environment"] = environment()
-    with atomic_write(out / "theory.json", "w") as f:
-        json.dump(result, f, indent=1)
-    with atomic_write(out / "theory.md", "w") as f:
-        f.write(theory_markdown(result) + "\n")
-    fig = Figure(figsize=(12, 4.6))
-    left, right = fig.subplots(1, 2)
-    plot_pruned(result, left)
-    plot_learning_curves(result, right)
-    fig.tight_layout()
-    with atomic_write(out / "theory.png") as handle:
-        fig.savefig(handle, dpi=120, format="png")
-    print(f"divnet-nb: teacher-student analysis at {out / 'theory.md'}")
     return 0
 
 
@@ -360,17 +180,9 @@ def main(argv=None) -> int:
     """Entry point of the ``divnet-nb`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "reproduce":
-            return _reproduce(args)
-        if args.command == "leaderboard":
-            return _leaderboard(args)
-        if args.command == "edges":
-            return _edges(args)
-        if args.command == "theory":
-            return _theory(args)
-        if args.command == "gates":
-            return _gates(args)
-        return _data(args)
+        if args.command == "data":
+            return _data(args)
+        return _run(args)
     except (UsageError, DatasetNotFoundError, DatasetError) as exc:
         message = " ".join(str(exc).split())
         print(f"divnet-nb: error: {message}", file=sys.stderr)

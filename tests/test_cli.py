@@ -358,6 +358,9 @@ def test_the_theory_command_writes_its_report_and_checks_its_arguments(capsys, t
     result = json.loads((tmp_path / "theory.json").read_text())
     assert result["settings"]["N"] == 100 and len(result["students"]) == 1
     assert "Claim 2" in (tmp_path / "theory.md").read_text()
-    for argv, message in ((["--K", "1"], "--K must be >= 2"), (["--students", "0"], "--students")):
+    for argv, message in (
+        (["--K", "1"], "--K must be an integer >= 2 (a student to prune)"),
+        (["--students", "0"], "--students"),
+    ):
         code, _, err = run(capsys, "theory", "--fast", *argv)
         assert code == 2 and message in err

@@ -28,7 +28,7 @@ from divnet_nb.report.figures import (
     save_figure,
 )
 from divnet_nb.report.gates import plot_gate_training, plot_gates
-from divnet_nb.theory.experiment import plot_learning_curves, plot_pruned
+from divnet_nb.report.theory import plot_learning_curves, plot_pruned
 
 SIZES = [10, 50, 200]
 UNPRUNED = [0.020, 0.025, 0.030]

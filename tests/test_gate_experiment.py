@@ -17,6 +17,7 @@ from divnet_nb.experiments.gates import (
     kept_weights,
 )
 from divnet_nb.report.gates import best_posthoc, gate_costs, gate_groups, gates_markdown, plot_gates
+from divnet_nb.tasks.executors import LocalProcesses
 
 TINY = {
     "n_train": 1500,
@@ -37,8 +38,15 @@ def tiny(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DIVNET_CACHE", str(root / "cache"))
         settings = gate_settings(fast=True, **TINY)
-        first = gate_experiment(settings, store_root=root / "parts", progress=False, shard=(0, 2))
-        result = gate_experiment(settings, store_root=root / "parts", progress=False, shard=(1, 2))
+        # two worker processes compute the parts; a second run in this process gathers them
+        first = gate_experiment(
+            settings,
+            store_root=root / "parts",
+            progress=False,
+            executor=LocalProcesses(2),
+            threads=1,
+        )
+        result = gate_experiment(settings, store_root=root / "parts", progress=False)
         yield settings, root, first, result
 
 
@@ -64,17 +72,21 @@ def test_runs_are_every_network_seed_method_and_lambda():
 def test_bad_settings_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         GateSettings(**kwargs)
-    with pytest.raises(ValueError, match="shard"):
-        gate_experiment(gate_settings(fast=True), shard=(2, 2))
 
 
-def test_a_shard_returns_nothing_and_the_last_one_gathers(tiny):
+def test_worker_processes_compute_every_run_once_and_a_rerun_gathers_them(tiny):
     settings, _, first, result = tiny
-    assert first is None and result is not None
-    assert len(result["runs"]) == len(gate_runs(settings)) == 6
+    n_train = len(settings.networks) * settings.seeds * len(BASES)
+    assert first["parts"]["computed"] == n_train + len(gate_runs(settings))
+    assert (
+        first["parts"]["resumed"] == 0 and "2 local worker processes" in first["parts"]["executor"]
+    )
+    assert result["parts"]["resumed"] == len(gate_runs(settings)) == 6
+    assert result["parts"]["computed"] == n_train  # the networks, loaded from the cache
     assert [(r["network"], r["method"], r["lam"], r["seed"]) for r in result["runs"]] == gate_runs(
         settings
     )
+    assert first["runs"] == result["runs"] and first["networks"] == result["networks"]
 
 
 def test_a_rerun_reads_every_run_from_the_store(tiny, monkeypatch):
@@ -267,12 +279,13 @@ def test_markdown_and_figure_show_the_measured_numbers():
     assert np.allclose(sorted(line.get_ydata()), [2.1])  # gated mean, in %
 
 
-def test_the_command_line_refuses_bad_shards_and_seeds(capsys):
+def test_the_command_line_refuses_bad_workers_and_seeds(capsys):
     from divnet_nb.cli import main
 
-    assert main(["gates", "--shard", "2/2"]) == 2
-    assert "--shard" in capsys.readouterr().err
-    assert main(["gates", "--shard", "a"]) == 2
+    assert main(["gates", "--jobs", "0"]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
+    assert main(["gates", "--threads", "0"]) == 2
+    assert "--threads must be >= 1" in capsys.readouterr().err
     assert main(["gates", "--seeds", "0"]) == 2
     assert "--seeds must be >= 1" in capsys.readouterr().err
 
@@ -297,7 +310,7 @@ def test_the_gated_runs_give_gates_their_own_learning_rate(tiny):
     assert runs[0][2].epochs == pytest.approx(2.0)
 
 
-def test_the_command_runs_in_shards_and_writes_its_three_files(tmp_path, monkeypatch, capsys):
+def test_the_command_runs_and_writes_its_three_files(tmp_path, monkeypatch, capsys):
     require_data("mnist")
     import json
 
@@ -305,11 +318,9 @@ def test_the_command_runs_in_shards_and_writes_its_three_files(tmp_path, monkeyp
 
     monkeypatch.setenv("DIVNET_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "gates"
-    args = ["gates", "--fast", "--quiet", "--out", str(out)]
-    assert main([*args, "--shard", "1/2"]) == 0
-    assert "shard 1/2 done" in capsys.readouterr().out and not (out / "gates.json").exists()
-    assert main(args) == 0
+    assert main(["gates", "--fast", "--quiet", "--out", str(out)]) == 0
     result = json.loads((out / "gates.json").read_text())
+    assert result["experiment"] == "gates" and result["parts"]["computed"] == 2 + 4
     assert len(result["runs"]) == len(gate_runs(gate_settings(fast=True))) == 4
     assert "LeNet-300-100 (ReLU)" in (out / "gates.md").read_text()
     assert (out / "gates.png").stat().st_size > 10_000

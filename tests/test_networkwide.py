@@ -13,7 +13,7 @@ from divnet_nb import FusionWarning
 from divnet_nb.cli import main
 from divnet_nb.core.fuse import fuse_from_gram, fuse_to_target
 from divnet_nb.experiments import Experiment, settings_for
-from divnet_nb.experiments.leaderboard import comparisons, entries, leaderboard, summarise
+from divnet_nb.experiments.leaderboard import comparisons, entries, leaderboard
 from divnet_nb.nets import MLP
 from divnet_nb.pruning import (
     allocate,
@@ -23,6 +23,7 @@ from divnet_nb.pruning import (
     prune_network,
     relative_error_curves,
 )
+from divnet_nb.report.leaderboard import summarise
 
 
 def test_fusion_towards_a_target_is_least_squares_and_reduces_to_eq4(rng):
@@ -163,8 +164,9 @@ def test_the_leaderboard_command(tmp_path, capsys):
 
 
 def test_the_fusion_settings_reach_the_fusion_and_are_checked_before_work(tmp_path):
-    from divnet_nb.experiments.leaderboard import fusion_options, fusion_table
+    from divnet_nb.experiments.leaderboard import fusion_options
     from divnet_nb.nets import error_rate
+    from divnet_nb.report.leaderboard import fusion_table
 
     exp = Experiment("digits", settings_for("digits", fast=True, instances=2), progress=False,
                      store_root=tmp_path)  # fmt: skip

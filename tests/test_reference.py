@@ -96,7 +96,7 @@ def test_the_readme_tables_are_generated_from_the_references():
 
 def test_the_readme_prose_says_what_the_references_show():
     """The hand-written sentences of README's "What we found", checked against the references."""
-    from divnet_nb.experiments.verdicts import decide, t_interval
+    from divnet_nb.verdicts import decide, t_interval
 
     refs = readme.load_references()
     beats = {}

@@ -9,7 +9,7 @@ import pytest
 import scipy.stats
 
 from divnet_nb.experiments.claims import check_claims
-from divnet_nb.experiments.verdicts import (
+from divnet_nb.verdicts import (
     bootstrap_interval,
     combine,
     decide,

@@ -3,7 +3,7 @@
 Each claim compares variants on a layer sweep, network by network (the variants of a
 sweep are scored on the same networks, and a selection method's fused and unfused
 variants on the same selections), so every claim is decided on per-network differences
-(:mod:`.verdicts`): "holds", "does not hold" or "not resolved with n networks", with the
+(:mod:`divnet_nb.verdicts`): "holds", "does not hold" or "not resolved with n networks", with the
 interval printed. A claim is checked only when its variants and sizes were measured;
 otherwise it is "not checked", with the reason, and never counts as holding.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .verdicts import FAILS, HOLDS, LEVEL, OPEN, bootstrap_interval, combine, decide, t_interval
+from ..verdicts import FAILS, HOLDS, LEVEL, OPEN, bootstrap_interval, combine, decide, t_interval
 
 __all__ = ["check_claims", "CLAIMS"]
 

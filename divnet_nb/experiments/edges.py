@@ -14,7 +14,7 @@ On the first hidden layer of the Table 1 networks (d inputs, H units, H' units a
 The x axis of the figure is the fraction of the first layer's parameters (W1 and W2)
 that remain, (k + H') / (d + H') for the edge rules. Claim (3) of that work, "DPP edge
 pruning beats the competing methods", is checked on per-network paired differences
-(:mod:`.verdicts`) against each competitor at each fraction.
+(:mod:`divnet_nb.verdicts`) against each competitor at each fraction.
 
 Randomness: each (network, rule) has its own generator keyed by the rule's name
 (:func:`~.sweeps.method_stream`), so the plain and reweighted variants are scored on the
@@ -24,21 +24,17 @@ same masks (a paired design).
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import numpy as np
 
-from ..nets.evaluate import error_rate
-from ..nets.sites import site_for
-from ..pruning.apply import prune_layer
-from ..pruning.edges import edge_statistics, reweight_edges, select_edge_masks
-from ..pruning.layer_data import LayerData
 from ..pruning.registry import get_method
-from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
-from .experiment import fusion_warnings
+from ..tasks.protocol import register_experiment
+from ..verdicts import LEVEL, combine, decide, mean_std, t_interval
+from .base import NetworkExperiment
 from .reference import environment
-from .sweeps import method_stream, progress_bar
-from .verdicts import LEVEL, combine, decide, mean_std, t_interval
+from .settings import method_stream
 
 __all__ = [
     "FRACTIONS",
@@ -48,6 +44,7 @@ __all__ = [
     "matched_nodes",
     "edge_part",
     "edge_experiment",
+    "Edges",
     "edge_comparisons",
     "summary_table",
 ]
@@ -80,7 +77,15 @@ def _key(method: str, reweight: bool) -> str:
 
 def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
     """One network: test error of every edge variant and matched node rule at every fraction."""
-    model = exp.models[i]
+    from ..nets.evaluate import error_rate
+    from ..nets.sites import site_for
+    from ..pruning.apply import prune_layer
+    from ..pruning.edges import edge_statistics
+    from ..pruning.layer_data import LayerData
+    from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
+    from .experiment import fusion_warnings
+
+    model = exp.model(i)
     x, xt, yt = exp.x_kernel, exp.data.x_test, exp.data.y_test
     site = site_for(model, 0)
     t0 = time.perf_counter()
@@ -116,6 +121,9 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
 
 def _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar) -> None:
     """Every edge rule, plain and reweighted, at every size (fills ``errors`` and ``seconds``)."""
+    from ..nets.evaluate import error_rate
+    from ..pruning.edges import reweight_edges, select_edge_masks
+
     xt, yt = exp.data.x_test, exp.data.y_test
     for method in EDGE_METHODS:
         rng = exp._rng(i, 400, method_stream(method))
@@ -137,21 +145,15 @@ def _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar) -> None:
             bar.update(data.n_units)
 
 
-def edge_experiment(exp, fractions=FRACTIONS) -> dict:
-    """Every network's part (stored and resumed through the experiment's store), gathered."""
-    n = exp.settings.instances
-    sizes = exp.sizes
-    d, H, H_next = sizes[0], sizes[1], sizes[2]
-    bar = progress_bar(n * H * (len(EDGE_METHODS) + len(NODE_METHODS)), "edges", exp.progress)
-    parts = [
-        exp._part(f"net{i}-edges", lambda i=i: edge_part(exp, i, fractions, bar), True)
-        for i in range(n)
-    ]
-    bar.close()
+def gather_edges(settings, parts: list[dict], fractions=FRACTIONS) -> dict:
+    """The edge experiment's result from every network's part."""
+    from ..nets.table1 import table1_sizes
+
+    d, H, H_next = table1_sizes(settings.dataset)[:3]
     ks = edge_sizes(d, fractions)
     keys = list(parts[0]["test_error"])
     return {
-        "dataset": exp.dataset,
+        "dataset": settings.dataset,
         "fractions": list(fractions),
         "k": ks,
         "d": d,
@@ -164,9 +166,81 @@ def edge_experiment(exp, fractions=FRACTIONS) -> dict:
         "unpruned_test_error": [p["unpruned_test_error"] for p in parts],
         "seconds": [p["seconds"] for p in parts],
         "ridged_solves": [p.get("ridged_solves", 0) for p in parts],
-        "settings": exp.settings.to_dict(),
+        "settings": settings.to_dict(),
         "environment": environment(),
     }
+
+
+def edge_experiment(exp, fractions=FRACTIONS, *, executor=None, threads=None) -> dict:
+    """The edge experiment on ``exp``'s networks (an :class:`~divnet_nb.experiments.Experiment`).
+
+    With the default fractions it is the ``edges`` experiment, its parts kept in ``exp``'s
+    store and computed in this process or on ``executor``; with others each network's
+    part is computed here and not stored.
+    """
+    if tuple(fractions) == FRACTIONS:
+        from ..tasks.driver import run_experiment
+        from .experiment import attached
+
+        with attached(exp):
+            return run_experiment(
+                Edges(),
+                exp.settings,
+                store_root=exp._store_root,
+                executor=executor,
+                threads=threads,
+                progress=exp.progress,
+            )
+    parts = [edge_part(exp, i, fractions, _bar(exp)) for i in range(exp.settings.instances)]
+    return gather_edges(exp.settings, parts, fractions)
+
+
+def _bar(exp):
+    """A progress bar over one network's units and rules (shown when ``exp`` shows progress)."""
+    from .sweeps import progress_bar
+
+    H = exp.sizes[1]
+    return progress_bar(H * (len(EDGE_METHODS) + len(NODE_METHODS)), "edges", exp.progress)
+
+
+_PART = re.compile(r"net(\d+)-edges$")
+
+
+@register_experiment
+class Edges(NetworkExperiment):
+    """DPP edge pruning of the first hidden layer against its baselines and node pruning."""
+
+    name = "edges"
+    help = "DPP edge pruning of the first hidden layer against random, magnitude and node pruning"
+    description = (
+        "Keep 10-90 %% of every first-layer unit's incoming weights with the registered edge "
+        "rules (DPP edge, random, magnitude), each with and without edge reweighting, and "
+        "prune nodes at the same parameter count (DivNet, importance, swaps, with fusion); "
+        "write edges.json, edges.md and edges.png. Resumable like reproduce."
+    )
+    file_stem = "edges"
+
+    def phases(self, settings) -> list[list[str]]:
+        n = settings.instances
+        return [self.training_phase(settings), [f"net{i}-edges" for i in range(n)]]
+
+    def measure(self, exp, key: str):
+        m = _PART.match(key)
+        if m is None:
+            raise ValueError(f"no part {key!r} in edges")
+        bar = _bar(exp)
+        try:
+            return edge_part(exp, int(m[1]), FRACTIONS, bar)
+        finally:
+            bar.close()
+
+    def gather(self, settings, parts: dict) -> dict:
+        return gather_edges(settings, [parts[f"net{i}-edges"] for i in range(settings.instances)])
+
+    def describe_reference(self, result: dict) -> str:
+        return (
+            f"{len(result['unpruned_test_error'])} networks, edge fractions {result['fractions']}"
+        )
 
 
 def _describe(key: str) -> dict:

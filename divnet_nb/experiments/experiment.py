@@ -15,10 +15,12 @@ can be recomputed alone and does not depend on the order of the loops.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import sys
 import time
 import warnings
+import weakref
 
 import numpy as np
 
@@ -33,15 +35,13 @@ from ..pruning.layer_data import LayerData
 from ..pruning.neurons import select_neurons
 from ..pruning.registry import variants as variants_of
 from ..pruning.statistics import layer_statistics
-from ..training.cache import checkpoint_path, train_instances
-from .claims import check_claims
-from .reference import environment
-from .settings import Settings, kernel_subset, layer_grid, settings_for
-from .store import ResultStore
+from ..tasks.store import ResultStore
+from ..training.cache import checkpoint_path, load_or_train, train_instances
+from .settings import Settings, kernel_subset, settings_for
 from .sweeps import layer_sweep, method_stream
 from .tables import table2
 
-__all__ = ["Experiment", "fusion_warnings", "reproduce"]
+__all__ = ["Experiment", "attached", "context", "fusion_warnings", "reproduce"]
 
 
 @contextlib.contextmanager
@@ -63,8 +63,17 @@ def fusion_warnings():
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+_WARMED = False
+
+
 def _warm_up() -> None:
-    """Compile (or load from Numba's cache) the kernels on the pruning path, so timings exclude it."""
+    """Compile (or load from Numba's cache) the kernels on the pruning path, so timings exclude it.
+
+    Once per process."""
+    global _WARMED
+    if _WARMED:
+        return
+    _WARMED = True
     from ..nets.mlp import MLP
 
     X = np.random.default_rng(0).random((50, 6)).astype(np.float32)
@@ -80,9 +89,13 @@ def _rng(settings: Settings, *coords: int) -> np.random.Generator:
 class Experiment:
     """One dataset's experiments: its data, its trained instances, and every measurement on them.
 
-    The command line (:func:`reproduce`) and the notebooks both go through this
-    class, so a figure in a notebook and the same figure in ``results/`` come from
-    the same code. Trained networks come from the cache when they exist.
+    The command line and the notebooks both go through this class: the parts of the
+    ``reproduce``, ``leaderboard`` and ``edges`` experiments (:mod:`divnet_nb.tasks`) are
+    its methods, computed in this process or in a worker process that builds its own
+    ``Experiment`` from the same settings (:func:`context`), so a figure in a notebook and
+    the same figure in ``results/`` come from the same code. Nothing is read or trained
+    when it is made: the data on first use of :attr:`data`, each network on first use of
+    :meth:`model` (from the cache when it is there).
 
     Parameters
     ----------
@@ -93,8 +106,12 @@ class Experiment:
     progress : bool
         Progress bars and one-line messages on stderr.
     store_root : path, optional
-        Where finished parts of :meth:`results` are kept (:class:`~.store.ResultStore`),
-        so that an interrupted run resumes; None keeps nothing.
+        Where finished parts of :meth:`sweep`, :meth:`table2` and :meth:`results` are kept
+        (:class:`~divnet_nb.tasks.store.ResultStore`), so that an interrupted run resumes;
+        None keeps nothing.
+    require_cached : bool
+        Refuse to train: a network missing from the cache is an error (worker processes,
+        whose networks the training parts have put in the shared cache).
 
     Examples
     --------
@@ -110,6 +127,7 @@ class Experiment:
         *,
         progress: bool = True,
         store_root=None,
+        require_cached: bool = False,
     ):
         self.settings = settings or settings_for(dataset)
         if self.settings.dataset != dataset:
@@ -118,17 +136,12 @@ class Experiment:
         self.progress = progress
         #: The compared variants: each of ``settings.methods`` without and with fusion.
         self.variants = variants_of(self.settings.methods)
-        self.data = load_dataset(
-            dataset,
-            n_train=self.settings.n_train,
-            n_test=self.settings.n_test,
-            subset_seed=self.settings.subset_seed,
-        )
         self.sizes = table1_sizes(dataset)
-        self.x_kernel = kernel_subset(
-            self.data.x_train, self.settings.n_kernel, self.settings.kernel_subset_seed
-        )
         self.fusion = {"count": 0, "max_ridge": 0.0}
+        self.require_cached = require_cached
+        self._data = None
+        self._x_kernel = None
+        self._models: dict[int, object] = {}
         self._runs = None
         self._store_root = store_root
         self._store = None
@@ -136,6 +149,53 @@ class Experiment:
     def _say(self, message: str) -> None:
         if self.progress:
             print(message, file=sys.stderr)
+
+    @property
+    def data(self):
+        """The dataset (with the settings' subsets), read on first use."""
+        if self._data is None:
+            self._data = load_dataset(
+                self.dataset,
+                n_train=self.settings.n_train,
+                n_test=self.settings.n_test,
+                subset_seed=self.settings.subset_seed,
+            )
+        return self._data
+
+    @property
+    def x_kernel(self):
+        """The training inputs the statistics (kernel, fusion, objective) are computed over."""
+        if self._x_kernel is None:
+            self._x_kernel = kernel_subset(
+                self.data.x_train, self.settings.n_kernel, self.settings.kernel_subset_seed
+            )
+        return self._x_kernel
+
+    @property
+    def seeds(self) -> range:
+        return range(self.settings.seed, self.settings.seed + self.settings.instances)
+
+    def checkpoint(self, i: int):
+        """Where network ``i`` is (or will be) cached."""
+        return checkpoint_path(self.data, self.sizes, self.seeds[i], self.settings.train)
+
+    def trained(self, i: int, *, train: bool = False):
+        """Network ``i``'s :class:`~divnet_nb.training.TrainResult`, loaded, or trained and cached
+        (a context that ``require_cached`` trains only when asked to: its training part)."""
+        if self.require_cached and not train and not self.checkpoint(i).exists():
+            raise FileNotFoundError(
+                f"network {i} is not in the cache ({self.checkpoint(i)}): its training part "
+                f"ran elsewhere; every worker needs the same DIVNET_CACHE (a shared filesystem)"
+            )
+        return load_or_train(
+            self.data, self.sizes, self.seeds[i], self.settings.train, progress=self.progress
+        )
+
+    def model(self, i: int):
+        """Network ``i`` (seed ``settings.seed + i``), loaded or trained on first use."""
+        if i not in self._models:
+            self._models[i] = self.trained(i).model
+        return self._models[i]
 
     @property
     def runs(self):
@@ -149,18 +209,16 @@ class Experiment:
                 first_seed=self.settings.seed,
                 progress=self.progress,
             )
+            self._models.update({i: r.model for i, r in enumerate(self._runs)})
         return self._runs
 
     def is_cached(self) -> bool:
         """Whether every instance's trained network is already in the cache (``runs`` would not train)."""
-        seeds = range(self.settings.seed, self.settings.seed + self.settings.instances)
-        return all(
-            checkpoint_path(self.data, self.sizes, s, self.settings.train).exists() for s in seeds
-        )
+        return all(self.checkpoint(i).exists() for i in range(self.settings.instances))
 
     @property
     def models(self):
-        return [run.model for run in self.runs]
+        return [self.model(i) for i in range(self.settings.instances)]
 
     def _rng(self, *coords: int) -> np.random.Generator:
         return _rng(self.settings, *coords)
@@ -169,20 +227,19 @@ class Experiment:
         self.fusion["count"] += summary["count"]
         self.fusion["max_ridge"] = max(self.fusion["max_ridge"], summary["max_ridge"])
 
+    def identity(self) -> dict:
+        """What decides the parts' numbers: settings, the networks' cache keys, the version."""
+        return {
+            "settings": self.settings.to_dict(),
+            "networks": [self.checkpoint(i).name for i in range(self.settings.instances)],
+            "version": __version__,
+        }
+
     @property
     def store(self) -> ResultStore | None:
         """The store of finished parts (None without ``store_root``)."""
         if self._store is None and self._store_root is not None:
-            seeds = range(self.settings.seed, self.settings.seed + self.settings.instances)
-            identity = {
-                "settings": self.settings.to_dict(),
-                "networks": [
-                    checkpoint_path(self.data, self.sizes, s, self.settings.train).name
-                    for s in seeds
-                ],
-                "version": __version__,
-            }
-            self._store = ResultStore(self._store_root, identity)
+            self._store = ResultStore(self._store_root, self.identity())
         return self._store
 
     def _part(self, name: str, compute, stored: bool):
@@ -190,14 +247,30 @@ class Experiment:
             return self.store.part(name, compute)
         return compute()
 
-    def _collect(self, summary: dict) -> None:
-        self.fusion["count"] += summary["count"]
-        self.fusion["max_ridge"] = max(self.fusion["max_ridge"], summary["max_ridge"])
+    # -- the parts ---------------------------------------------------------------------
+    def train_part(self, i: int) -> dict:
+        """Network ``i`` trained (or loaded): its row of the instance table."""
+        run = self.trained(i, train=True)
+        self._models[i] = run.model
+        return {
+            "seed": run.seed,
+            "epochs": run.epochs,
+            "iterations": run.iterations,
+            "reached": run.reached,
+            "train_error": run.train_error,
+            "test_error": error_rate(run.model, self.data.x_test, self.data.y_test),
+            "train_seconds": run.seconds,
+            "from_cache": run.from_cache,
+            "device": run.device,
+        }
 
-    def _sweep_one(self, i: int, layer: int, grid, variants) -> dict:
+    def sweep_part(self, i: int, layer: int, grid=None, variants=None) -> dict:
+        """Network ``i``'s layer ``layer`` pruned alone to each kept size, every variant."""
+        grid = self.settings.swept_sizes(self.sizes[layer + 1]) if grid is None else grid
+        variants = self.variants if variants is None else variants
         with fusion_warnings() as summary:
             errors = layer_sweep(
-                self.models[i],
+                self.model(i),
                 layer,
                 grid,
                 self.x_kernel,
@@ -209,35 +282,17 @@ class Experiment:
             )
         return {"test_error": errors, "fusion": summary}
 
-    def sweep(self, layer: int = 0, *, sizes=None, variants=None) -> dict:
-        """Prune hidden layer ``layer`` alone to each size, every variant, every instance (Figures 2-8).
-
-        Returns ``{"layer", "sizes", "layer_size", "test_error": {variant: [[error per size] per instance]}}``.
-        """
-        n = self.sizes[layer + 1]
-        stored = sizes is None and variants is None
-        grid = list(sizes) if sizes is not None else layer_grid(n, self.settings.sweep_fractions)
-        variants = self.variants if variants is None else tuple(variants)
-        per_variant = {v.key: [] for v in variants}
-        for i in range(self.settings.instances):
-            part = self._part(
-                f"net{i}-sweep{layer}",
-                lambda i=i: self._sweep_one(i, layer, grid, variants),
-                stored,
-            )
-            self._collect(part["fusion"])
-            for key in per_variant:
-                per_variant[key].append(part["test_error"][key])
-        return {"layer": layer, "sizes": grid, "layer_size": n, "test_error": per_variant}
-
-    def _table2_one(self, i: int, fractions, variants) -> dict:
+    def table2_part(self, i: int, fractions=None, variants=None) -> dict:
+        """Network ``i`` with every hidden layer pruned to each Table 2 fraction, every variant."""
+        fractions = list(self.settings.table_fractions) if fractions is None else fractions
+        variants = self.variants if variants is None else variants
         evaluation = {
             "train": (self.data.x_train, self.data.y_train),
             "test": (self.data.x_test, self.data.y_test),
         }
         with fusion_warnings() as summary:
             errors = table2(
-                self.models[i],
+                self.model(i),
                 fractions,
                 self.x_kernel,
                 evaluation,
@@ -246,6 +301,37 @@ class Experiment:
                 progress=self.progress,
             )
         return {"errors": errors, "fusion": summary}
+
+    def prune_seconds_part(self, i: int, fraction: float = 0.5) -> float:
+        """Wall time of DivNet pruning every hidden layer of network ``i`` (kernel data: ``x_kernel``)."""
+        _warm_up()
+        model = self.model(i)
+        with fusion_warnings():
+            start = time.perf_counter()
+            prune_network(model, fraction, "dpp", True, self._rng(i, 99), data=self.x_kernel)
+            return time.perf_counter() - start
+
+    # -- the measurements, over every network -----------------------------------------
+    def sweep(self, layer: int = 0, *, sizes=None, variants=None) -> dict:
+        """Prune hidden layer ``layer`` alone to each size, every variant, every instance (Figures 2-8).
+
+        Returns ``{"layer", "sizes", "layer_size", "test_error": {variant: [[error per size] per instance]}}``.
+        """
+        n = self.sizes[layer + 1]
+        stored = sizes is None and variants is None
+        grid = list(sizes) if sizes is not None else self.settings.swept_sizes(n)
+        variants = self.variants if variants is None else tuple(variants)
+        per_variant = {v.key: [] for v in variants}
+        for i in range(self.settings.instances):
+            part = self._part(
+                f"net{i}-sweep{layer}",
+                lambda i=i: self.sweep_part(i, layer, grid, variants),
+                stored,
+            )
+            self._collect(part["fusion"])
+            for key in per_variant:
+                per_variant[key].append(part["test_error"][key])
+        return {"layer": layer, "sizes": grid, "layer_size": n, "test_error": per_variant}
 
     def table2(self, *, fractions=None, variants=None) -> dict:
         """Table 2: every hidden layer pruned to each fraction, every variant, every instance.
@@ -260,7 +346,7 @@ class Experiment:
         per_variant = {v.key: {"train": [], "test": []} for v in variants}
         for i in range(self.settings.instances):
             part = self._part(
-                f"net{i}-table2", lambda i=i: self._table2_one(i, fractions, variants), stored
+                f"net{i}-table2", lambda i=i: self.table2_part(i, fractions, variants), stored
             )
             self._collect(part["fusion"])
             for key in per_variant:
@@ -333,99 +419,98 @@ class Experiment:
 
     def prune_seconds(self, fraction: float = 0.5) -> list[float]:
         """Wall time of DivNet pruning every hidden layer of each instance (kernel data: ``x_kernel``)."""
-        warmed = False
-        seconds = []
-        for i in range(self.settings.instances):
-
-            def measure(i=i):
-                nonlocal warmed
-                if not warmed:
-                    _warm_up()
-                    warmed = True
-                with fusion_warnings():
-                    start = time.perf_counter()
-                    prune_network(
-                        self.models[i], fraction, "dpp", True, self._rng(i, 99), data=self.x_kernel
-                    )
-                    return time.perf_counter() - start
-
-            seconds.append(self._part(f"net{i}-prune-seconds", measure, fraction == 0.5))
-        return seconds
+        return [
+            self._part(
+                f"net{i}-prune-seconds",
+                lambda i=i: self.prune_seconds_part(i, fraction),
+                fraction == 0.5,
+            )
+            for i in range(self.settings.instances)
+        ]
 
     def instances(self) -> list[dict]:
         """One row per trained network: epochs, errors, training time."""
-        return [
-            {
-                "seed": r.seed,
-                "epochs": r.epochs,
-                "iterations": r.iterations,
-                "reached": r.reached,
-                "train_error": r.train_error,
-                "test_error": error_rate(r.model, self.data.x_test, self.data.y_test),
-                "train_seconds": r.seconds,
-                "from_cache": r.from_cache,
-                "device": r.device,
-            }
-            for r in self.runs
-        ]
+        return [self.train_part(i) for i in range(self.settings.instances)]
 
-    def results(self) -> dict:
-        """Everything :func:`reproduce` reports, as a JSON-ready dict."""
-        start = time.perf_counter()
-        results: dict = {
-            "dataset": self.dataset,
-            "source": self.data.source,
-            "settings": self.settings.to_dict(),
-            "sizes": list(self.sizes),
-            "variants": {v.key: v.describe() for v in self.variants},
-            "instances": self.instances(),
-            "environment": environment(),
-        }
-        prune = self.prune_seconds()
-        results["sweeps"] = {}
-        for layer in self.settings.sweep_layers:
-            if layer < len(self.sizes) - 2:
-                results["sweeps"][str(layer)] = self.sweep(layer)
-                self._say(f"divnet-nb: layer {layer} sweep done")
-        results["table2"] = self.table2()
-        results["fusion_warnings"] = dict(self.fusion)
-        if self.store is not None:
-            results["parts"] = {
-                "folder": str(self.store.folder),
-                "resumed": self.store.resumed,
-                "computed": self.store.computed,
-            }
-        if self.fusion["count"]:
-            self._say(
-                f"divnet-nb: fusion added a ridge to a singular G_SS in {self.fusion['count']} pruned "
-                f"networks (largest relative ridge {self.fusion['max_ridge']:.0e})"
+    def results(self, *, executor=None, threads=None) -> dict:
+        """Everything ``divnet-nb reproduce`` reports, as a JSON-ready dict (the paper's claims included).
+
+        Runs the ``reproduce`` experiment's parts (:class:`~divnet_nb.experiments.reproduce.Reproduce`,
+        found in the experiment registry)
+        in this process with this object's data and networks, or on ``executor``
+        (:mod:`divnet_nb.tasks.executors`); finished parts are kept in the store.
+        """
+        from ..tasks.driver import run_experiment
+        from ..tasks.protocol import get_experiment
+
+        with attached(self):
+            result = run_experiment(
+                get_experiment("reproduce"),
+                self.settings,
+                store_root=self._store_root,
+                executor=executor,
+                threads=threads,
+                progress=self.progress,
             )
-        train_seconds = [r.seconds for r in self.runs]
-        results["timing"] = {
-            "train_seconds": train_seconds,
-            "prune_all_layers_seconds": prune,
-            "prune_over_train": [p / t for p, t in zip(prune, train_seconds, strict=True)],
-            "experiment_seconds": time.perf_counter() - start,
-        }
-        return results
+        self._collect(result["fusion_warnings"])
+        return result
+
+
+#: Contexts of this process: those a caller made and attached (weakly held), and those a
+#: worker made for the parts it was sent (the last two kept).
+_ATTACHED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_MADE: collections.OrderedDict = collections.OrderedDict()
+
+
+@contextlib.contextmanager
+def attached(exp: Experiment):
+    """Parts computed in this process inside the block use ``exp`` (its data and networks)."""
+    before = _ATTACHED.get(exp.settings)
+    _ATTACHED[exp.settings] = exp
+    try:
+        yield exp
+    finally:
+        if before is None:
+            _ATTACHED.pop(exp.settings, None)
+        else:
+            _ATTACHED[exp.settings] = before
+
+
+def context(settings: Settings) -> Experiment:
+    """The :class:`Experiment` of ``settings`` in this process: an attached one, else one made
+    here (quiet, refusing to train: the training parts have put the networks in the cache)."""
+    exp = _ATTACHED.get(settings)
+    if exp is not None:
+        return exp
+    exp = _MADE.pop(settings, None) or Experiment(
+        settings.dataset, settings, progress=False, require_cached=True
+    )
+    _MADE[settings] = exp
+    while len(_MADE) > 2:
+        _MADE.popitem(last=False)
+    return exp
 
 
 def reproduce(
-    dataset: str, *, settings: Settings | None = None, progress: bool = True, store_root=None
+    dataset: str,
+    *,
+    settings: Settings | None = None,
+    progress: bool = True,
+    store_root=None,
+    executor=None,
+    threads: int | None = None,
 ) -> dict:
     """Train (or load) the instances, run every experiment for ``dataset`` and check the claims.
 
     Returns the results as a JSON-ready dict; :func:`divnet_nb.report.write_report`
     writes them (``results.json``, one PNG per figure, ``report.md``), as the command
     line does. With ``store_root`` every finished part is kept there as it completes,
-    and a rerun with the same settings reads it instead of computing it again.
+    and a rerun with the same settings reads it instead of computing it again. The parts
+    run in this process, or on ``executor`` with ``threads`` BLAS and torch threads each
+    (:mod:`divnet_nb.tasks.executors`).
     """
-    start = time.perf_counter()
     exp = Experiment(dataset, settings, progress=progress, store_root=store_root)
     exp._say(f"divnet-nb: {exp.data!r}")
     if exp.store is not None and exp.store.folder.is_dir():
         exp._say(f"divnet-nb: resuming from the finished parts in {exp.store.folder}")
-    results = exp.results()
-    results["claims"] = check_claims(results)
-    results["timing"]["total_seconds"] = time.perf_counter() - start
-    return results
+    return exp.results(executor=executor, threads=threads)

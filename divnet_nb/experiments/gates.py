@@ -23,24 +23,29 @@ Table 1 way (SGD until the training error is below 1 %, the networks DivNet was 
 for), and ``"budget"``, trained with the gated runs' optimiser for the same number of
 epochs (so that a difference is not just more training). Both are cached on disk.
 
-Every run is one part of a :class:`~.store.ResultStore`, so an interrupted experiment
-resumes, and ``shard=(i, n)`` computes every n-th part only (to use several processes).
+The experiment is the ``gates`` experiment of :mod:`divnet_nb.tasks` (:class:`Gates`): its
+first phase trains (or loads) the plain networks, part ``train-<network>-seed<s>-<base>``;
+then every gated run with its comparisons is one part, ``<network>-<method>-lam<lambda>-seed<s>``,
+kept in the store as it finishes, so an interrupted experiment resumes, and the parts of a
+phase run on as many worker processes as are given (``--jobs``, ``--scheduler``).
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import copy
 import dataclasses
-import sys
+import re
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..tasks.protocol import ExperimentProtocol, SettingError, register_experiment
 from .reference import environment
-from .settings import kernel_subset
-from .store import ResultStore
-from .sweeps import method_stream, progress_bar
+from .settings import kernel_subset, method_stream
 
 __all__ = [
     "NETWORKS",
@@ -54,6 +59,7 @@ __all__ = [
     "gate_descriptions",
     "kept_weights",
     "gate_experiment",
+    "Gates",
 ]
 
 #: The networks, by name: layer sizes, hidden activation, label.
@@ -101,16 +107,18 @@ class GateSettings:
     def __post_init__(self):
         from ..pruning.registry import get_method
 
+        if self.dataset not in ("mnist", "mnist_rot"):
+            raise SettingError("dataset", f"must be mnist or mnist_rot; got {self.dataset!r}")
         unknown = [n for n in self.networks if n not in NETWORKS]
         if unknown or not self.networks:
-            raise ValueError(
-                f"networks must be some of {sorted(NETWORKS)}; got {list(self.networks)}"
+            raise SettingError(
+                "networks", f"must be some of {sorted(NETWORKS)}; got {list(self.networks)}"
             )
         for name in ("seeds", "epochs"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
+                raise SettingError(name, f"must be >= 1; got {getattr(self, name)}")
         if self.finetune_epochs < 0:
-            raise ValueError(f"finetune_epochs must be >= 0; got {self.finetune_epochs}")
+            raise SettingError("finetune_epochs", f"must be >= 0; got {self.finetune_epochs}")
         for lam in (*self.neuron_lams, *self.weight_lams):
             if not lam >= 0:
                 raise ValueError(f"penalty factors must be >= 0; got {lam}")
@@ -238,6 +246,16 @@ class _Context:
             )
         return self._plain[net, seed, base]
 
+    def train_part(self, net: str, seed: int, base: str) -> dict:
+        """The plain network trained (or loaded): its test error, training time, epochs, weights."""
+        run = self.plain(net, seed, base)
+        return {
+            "test_error": self.test_error(run.model),
+            "seconds": run.seconds,
+            "epochs": run.epochs,
+            "weights": kept_weights(run.model),
+        }
+
     def test_error(self, model) -> float:
         from ..nets.evaluate import error_rate
 
@@ -358,71 +376,141 @@ def gate_experiment(
     *,
     store_root=None,
     progress: bool = True,
-    shard: tuple[int, int] = (0, 1),
-) -> dict | None:
+    executor=None,
+    threads: int | None = None,
+) -> dict:
     """Every gated run with its comparisons, stored part by part; the gathered result.
 
-    With ``shard=(i, n)`` only the runs whose position is i modulo n are computed (the
-    others are read when already stored); the result is returned only when every run is
-    stored, else None.
+    The ``gates`` experiment (:class:`Gates`) run in this process, or on ``executor``
+    (:mod:`divnet_nb.tasks.executors`) with ``threads`` BLAS and torch threads per part.
     """
+    from ..tasks.driver import run_experiment
+
     settings = settings or gate_settings()
-    index, count = shard
-    if not (count >= 1 and 0 <= index < count):
-        raise ValueError(f"shard must be (i, n) with 0 <= i < n; got {shard}")
-    ctx = _Context(settings, progress)
-    store = None
-    if store_root is not None:
+    protocol = Gates()
+    with protocol.local(settings, progress):
+        return run_experiment(
+            protocol,
+            settings,
+            store_root=store_root,
+            executor=executor,
+            threads=threads,
+            progress=progress,
+        )
+
+
+_ATTACHED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_MADE: collections.OrderedDict = collections.OrderedDict()
+
+
+@contextlib.contextmanager
+def _attached(ctx: _Context):
+    _ATTACHED[ctx.settings] = ctx
+    try:
+        yield ctx
+    finally:
+        _ATTACHED.pop(ctx.settings, None)
+
+
+def _context(settings: GateSettings) -> _Context:
+    """This process's context of ``settings`` (attached by the caller, or made quiet here)."""
+    ctx = _ATTACHED.get(settings)
+    if ctx is None:
+        ctx = _MADE.pop(settings, None) or _Context(settings, False)
+        _MADE[settings] = ctx
+        while len(_MADE) > 2:
+            _MADE.popitem(last=False)
+    return ctx
+
+
+_TRAIN = re.compile(r"train-(.+)-seed(\d+)-(\w+)$")
+
+
+@register_experiment
+class Gates(ExperimentProtocol):
+    """Learned gates against post-hoc pruning at the same kept neurons or weights."""
+
+    name = "gates"
+    help = "pruning while training (L0 hard-concrete, DiffPrune-style gates) vs DivNet at matched sizes"
+    description = (
+        "Train the Table 1 MNIST network and LeNet-300-100 from scratch with neuron and weight "
+        "gates over a sweep of penalty factors; prune the plain networks of the same seeds to "
+        "the same kept neurons (DivNet, greedy + swaps, with fusion) or weights (magnitude), "
+        "without and with fine-tuning; write gates.json, gates.md and gates.png. Resumable "
+        "like reproduce."
+    )
+    file_stem = "gates"
+    option_names = {"seeds": "--seeds", "dataset": "--dataset"}
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--dataset", default="mnist", choices=("mnist", "mnist_rot"))
+        parser.add_argument("--seeds", type=int, help="seeds per setting (default 3; fast: 1)")
+
+    def settings_from_args(self, args, fast: bool) -> GateSettings:
+        overrides = {"dataset": args.dataset}
+        if args.seeds is not None:
+            overrides["seeds"] = args.seeds
+        return gate_settings(fast, **overrides)
+
+    def phases(self, settings: GateSettings) -> list[list[str]]:
+        train = [
+            f"train-{net}-seed{seed}-{base}"
+            for net in settings.networks
+            for seed in range(settings.seeds)
+            for base in BASES
+        ]
+        return [train, [_part_name(*run) for run in gate_runs(settings)]]
+
+    def is_stored(self, key: str) -> bool:
+        return not key.startswith("train-")
+
+    def identity(self, settings: GateSettings) -> dict:
         from ..training.cache import TRAIN_VERSION
 
-        identity = {
+        return {
             "experiment": "gates",
             "settings": settings.to_dict(),
             "gates": gate_descriptions(),
             "train_version": TRAIN_VERSION,
         }
-        store = ResultStore(store_root, identity)
-    runs = gate_runs(settings)
-    bar = progress_bar(len(runs), "gated runs", progress)
-    rows: list[dict | None] = []
-    for position, run in enumerate(runs):
-        name = _part_name(*run)
-        row = store.get(name) if store is not None else None
-        if row is None and position % count == index:
-            row = gate_part(ctx, *run)
-            if store is not None:
-                store.put(name, row)
-        rows.append(row)
-        bar.update(1)
-    bar.close()
-    if any(r is None for r in rows):
-        missing = sum(r is None for r in rows)
-        print(
-            f"divnet-nb: {missing} of {len(rows)} gated runs are other shards' work",
-            file=sys.stderr,
-        )
-        return None
-    networks = {}
-    for net in settings.networks:
-        spec = NETWORKS[net]
-        networks[net] = {
-            "label": spec["label"],
-            "sizes": list(spec["sizes"]),
-            "activation": spec["activation"],
-            "unpruned_weights": kept_weights(ctx.plain(net, 0).model),
-        }
-        for base in BASES:
-            plains = [ctx.plain(net, seed, base) for seed in range(settings.seeds)]
-            networks[net][base] = {
-                "unpruned_test_error": [ctx.test_error(p.model) for p in plains],
-                "seconds": [p.seconds for p in plains],
-                "epochs": [p.epochs for p in plains],
+
+    def local(self, settings: GateSettings, progress: bool):
+        return _attached(_Context(settings, progress))
+
+    def compute(self, settings: GateSettings, key: str):
+        ctx = _context(settings)
+        if m := _TRAIN.match(key):
+            return ctx.train_part(m[1], int(m[2]), m[3])
+        runs = {_part_name(*run): run for run in gate_runs(settings)}
+        if key not in runs:
+            raise ValueError(f"no part {key!r} in gates")
+        return gate_part(ctx, *runs[key])
+
+    def gather(self, settings: GateSettings, parts: dict) -> dict:
+        networks = {}
+        for net in settings.networks:
+            spec = NETWORKS[net]
+            networks[net] = {
+                "label": spec["label"],
+                "sizes": list(spec["sizes"]),
+                "activation": spec["activation"],
+                "unpruned_weights": parts[f"train-{net}-seed0-table1"]["weights"],
             }
-    return {
-        "dataset": settings.dataset,
-        "settings": settings.to_dict(),
-        "gates": gate_descriptions(),
-        "networks": networks,
-        "runs": rows,
-        "environment": environment(),
-    }
+            for base in BASES:
+                plains = [parts[f"train-{net}-seed{seed}-{base}"] for seed in range(settings.seeds)]
+                networks[net][base] = {
+                    "unpruned_test_error": [p["test_error"] for p in plains],
+                    "seconds": [p["seconds"] for p in plains],
+                    "epochs": [p["epochs"] for p in plains],
+                }
+        return {
+            "dataset": settings.dataset,
+            "settings": settings.to_dict(),
+            "gates": gate_descriptions(),
+            "networks": networks,
+            "runs": [parts[_part_name(*run)] for run in gate_runs(settings)],
+            "environment": environment(),
+        }
+
+    def describe_reference(self, result: dict) -> str:
+        return f"{len(result['runs'])} gated runs on {', '.join(result['networks'])}"

@@ -12,34 +12,35 @@ with fusion, at :data:`FRACTIONS` of the hidden neurons, and, for the rules in
   (:func:`divnet_nb.core.fuse.fuse_to_target`).
 
 Every entry is scored on the same networks, so entries are compared on per-network
-differences with intervals (:mod:`.verdicts`). The first hidden layer's relative fusion
+differences with intervals (:mod:`divnet_nb.verdicts`). The first hidden layer's relative fusion
 error E(S) / tr(W^T G W) of each rule is recorded too, at the uniform sizes.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from ..nets.evaluate import error_rate
-from ..pruning.apply import prune_network, sizes_for_fraction
-from ..pruning.budget import allocate, relative_error_curves
-from ..pruning.layer_data import LayerData
-from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
+from ..tasks.protocol import register_experiment
+from ..verdicts import decide, t_interval
+from .base import NetworkExperiment
 from .reference import environment
-from .sweeps import method_stream
-from .verdicts import LEVEL, decide, mean_std, t_interval
+from .settings import method_stream
 
 __all__ = [
     "FRACTIONS",
     "METHODS",
     "FOCUS",
+    "CONTENDERS",
+    "Leaderboard",
     "entries",
+    "entry_key",
+    "comparisons",
     "leaderboard_part",
     "leaderboard",
-    "summarise",
     "FUSIONS",
     "fusion_options",
-    "fusion_table",
 ]
 
 FRACTIONS = (0.05, 0.1, 0.25, 0.5, 0.75)
@@ -82,8 +83,15 @@ def entry_key(method: str, budget: str, target: str) -> str:
 
 def leaderboard_part(exp, i: int, fractions=FRACTIONS, entry_list=None, progress=None) -> dict:
     """One network's row of the leaderboard: test error of every entry at every fraction."""
+    from ..core.objective import fusion_error
+    from ..nets.evaluate import error_rate
+    from ..pruning.apply import prune_network, sizes_for_fraction
+    from ..pruning.budget import allocate, relative_error_curves
+    from ..pruning.layer_data import LayerData
+    from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
+
     entry_list = entries() if entry_list is None else entry_list
-    model = exp.models[i]
+    model = exp.model(i)
     x = exp.x_kernel
     W1 = outgoing_weights(model, 0)
     first = LayerData(layer_statistics(model, 0, x)).with_inputs(
@@ -101,8 +109,6 @@ def leaderboard_part(exp, i: int, fractions=FRACTIONS, entry_list=None, progress
         if needs_curves
         else {}
     )
-    from ..core.objective import fusion_error
-
     test, rel_e = {}, {}
     for method, budget, target in entry_list:
         key = entry_key(method, budget, target)
@@ -125,27 +131,12 @@ def leaderboard_part(exp, i: int, fractions=FRACTIONS, entry_list=None, progress
     }
 
 
-def leaderboard(exp, fractions=FRACTIONS, entry_list=None) -> dict:
-    """Every network's part (stored and resumed through the experiment's store), gathered."""
-    from .sweeps import progress_bar
-
+def gather_board(settings, parts: list[dict], fractions=FRACTIONS, entry_list=None) -> dict:
+    """The leaderboard from every network's part."""
     entry_list = entries() if entry_list is None else entry_list
-    parts = []
-    bar = progress_bar(
-        exp.settings.instances * len(entry_list) * len(fractions), "leaderboard", exp.progress
-    )
-    for i in range(exp.settings.instances):
-        parts.append(
-            exp._part(
-                f"net{i}-leaderboard",
-                lambda i=i: leaderboard_part(exp, i, fractions, entry_list, bar),
-                True,
-            )
-        )
-    bar.close()
     keys = list(parts[0]["test_error"])
     return {
-        "dataset": exp.dataset,
+        "dataset": settings.dataset,
         "fractions": list(fractions),
         "entries": [
             {"key": entry_key(*e), "method": e[0], "budget": e[1], "target": e[2]}
@@ -155,9 +146,92 @@ def leaderboard(exp, fractions=FRACTIONS, entry_list=None) -> dict:
         "relative_E_layer1": {k: [p["relative_E_layer1"][k] for p in parts] for k in keys},
         "unpruned_test_error": [p["unpruned_test_error"] for p in parts],
         "sizes": parts[0]["sizes"],
-        "settings": exp.settings.to_dict(),
+        "settings": settings.to_dict(),
         "environment": environment(),
     }
+
+
+def leaderboard(exp, fractions=FRACTIONS, entry_list=None, *, executor=None, threads=None) -> dict:
+    """The leaderboard of ``exp``'s networks (an :class:`~divnet_nb.experiments.Experiment`).
+
+    With the default fractions and entries it is the ``leaderboard`` experiment, its parts
+    kept in ``exp``'s store and computed in this process or on ``executor``; with others
+    each network's part is computed here and not stored.
+    """
+    if fractions == FRACTIONS and entry_list is None:
+        from ..tasks.driver import run_experiment
+        from .experiment import attached
+
+        with attached(exp):
+            return run_experiment(
+                Leaderboard(),
+                exp.settings,
+                store_root=exp._store_root,
+                executor=executor,
+                threads=threads,
+                progress=exp.progress,
+            )
+    from .sweeps import progress_bar
+
+    entry_list = entries() if entry_list is None else entry_list
+    bar = progress_bar(
+        exp.settings.instances * len(entry_list) * len(fractions), "leaderboard", exp.progress
+    )
+    parts = [
+        leaderboard_part(exp, i, fractions, entry_list, bar) for i in range(exp.settings.instances)
+    ]
+    bar.close()
+    return gather_board(exp.settings, parts, fractions, entry_list)
+
+
+_PART = re.compile(r"net(\d+)-leaderboard$")
+
+
+@register_experiment
+class Leaderboard(NetworkExperiment):
+    """Every selection rule with fusion on the Table 1 networks (:data:`FRACTIONS`, :func:`entries`)."""
+
+    name = "leaderboard"
+    help = "every selection rule with fusion, Table 2 style: which neurons should we keep?"
+    description = (
+        "Prune every hidden layer of the Table 1 networks with every registered rule "
+        "(followed by fusion) at 5-75 %% kept, with the budget shared across layers and the "
+        "fusion targeted at the original network for the best rules; write leaderboard.json, "
+        "leaderboard.md and leaderboard.png. Resumable like reproduce."
+    )
+    file_stem = "leaderboard"
+
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--kernel-samples",
+            type=int,
+            help="training inputs for the statistics of every layer (default: all)",
+        )
+
+    def phases(self, settings) -> list[list[str]]:
+        n = settings.instances
+        return [self.training_phase(settings), [f"net{i}-leaderboard" for i in range(n)]]
+
+    def measure(self, exp, key: str):
+        m = _PART.match(key)
+        if m is None:
+            raise ValueError(f"no part {key!r} in leaderboard")
+        from .sweeps import progress_bar
+
+        bar = progress_bar(len(entries()) * len(FRACTIONS), f"network {m[1]}", exp.progress)
+        try:
+            return leaderboard_part(exp, int(m[1]), progress=bar)
+        finally:
+            bar.close()
+
+    def gather(self, settings, parts: dict) -> dict:
+        return gather_board(
+            settings, [parts[f"net{i}-leaderboard"] for i in range(settings.instances)]
+        )
+
+    def describe_reference(self, result: dict) -> str:
+        return f"{len(result['unpruned_test_error'])} networks, {len(result['entries'])} entries"
 
 
 #: The entries declared before measuring to be compared with the paper's rules: greedy on E
@@ -187,88 +261,6 @@ def comparisons(board: dict) -> list[dict]:
     return out
 
 
-def entry_name(key: str, labels: dict) -> str:
-    """How an entry reads in a table: the rule's label, "+ fusion", and its options."""
-    method, _, extra = key.partition(" | ")
-    return labels.get(method, method) + " + fusion" + (f" ({extra})" if extra else "")
-
-
-def table_lines(board: dict, keys, labels: dict) -> list[str]:
-    """Markdown rows of ``keys``: test error mean ± std per fraction, the best of all entries in bold."""
-    fr = board["fractions"]
-    stats = {k: mean_std(board["test_error"][k]) for k in board["test_error"]}
-    best = [min(stats[k][0][j] for k in stats) for j in range(len(fr))]
-    lines = ["| rule | " + " | ".join(f"{f:.0%}" for f in fr) + " |", "|---|" + "---:|" * len(fr)]
-    for k in keys:
-        m, s = stats[k]
-        cells = [
-            (f"**{m[j]:.4f}**" if m[j] == best[j] else f"{m[j]:.4f}") + f" ± {s[j]:.4f}"
-            for j in range(len(fr))
-        ]
-        lines.append(f"| {entry_name(k, labels)} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def summarise(board: dict, labels: dict) -> str:
-    """leaderboard.md: the table (mean ± std over networks), the paired comparisons, the first layer's E."""
-
-    fr = board["fractions"]
-    keys = list(board["test_error"])
-    n = len(board["unpruned_test_error"])
-    second = 1 if len(fr) > 1 else 0
-    order = sorted(keys, key=lambda k: mean_std(board["test_error"][k])[0][second])
-    unpruned = np.mean(board["unpruned_test_error"])
-    n_kernel = board["settings"].get("n_kernel")
-    lines = [
-        f"# Which neurons should we keep? {board['dataset']}",
-        "",
-        f"Every hidden layer pruned to the fraction, each rule followed by fusion, no "
-        f"retraining; test error, mean ± std over {n} networks (ddof = 1), best in bold; rows "
-        f"sorted by the second column. Unpruned networks: {unpruned:.4f}. *allocated*: the "
-        f"same total split between layers by relative fusion error; *original*: deeper "
-        f"layers fused towards the original network's next-layer input. Statistics (kernel, "
-        f"fusion, objective) from "
-        f"{'all training inputs' if n_kernel is None else f'{n_kernel} training inputs'}.",
-        "",
-        *table_lines(board, order, labels),
-    ]
-    lines += [
-        "",
-        f"## Two contenders, declared before measuring, against importance + fusion and "
-        f"DivNet (paired differences, {LEVEL:.0%} t-intervals)",
-        "",
-    ]
-    found = comparisons(board)
-    lines += [
-        f"Each interval stands on its own ({len(found)} of them, no correction for multiplicity: "
-        f"at {LEVEL:.0%}, about one in {round(1 / (1 - LEVEL))} could miss its true difference by "
-        f"chance).",
-        "",
-        "| kept | contender | against | difference | interval | the contender is lower |",
-        "|---:|---|---|---:|---|---|",
-    ]
-    for c in found:
-        rival = "importance + fusion" if c["rival"] == "importance" else "DivNet"
-        lo, hi = c["interval"]
-        lines.append(
-            f"| {c['fraction']:.0%} | {entry_name(c['best'], labels)} | {rival} | {c['mean']:+.4f} | "
-            f"[{lo:+.4f}, {hi:+.4f}] | {c['verdict']} |"
-        )
-    rel = {k: np.mean(board["relative_E_layer1"][k], axis=0) for k in keys if " | " not in k}
-    lines += [
-        "",
-        "## First hidden layer: relative fusion error E(S) / tr(W^T G W) of each rule's selection",
-        "",
-        "| rule | " + " | ".join(f"{f:.0%}" for f in fr) + " |",
-        "|---|" + "---:|" * len(fr),
-    ]
-    for k in sorted(rel, key=lambda k: rel[k][1] if len(fr) > 1 else rel[k][0]):
-        lines.append(
-            f"| {entry_name(k, labels)} | " + " | ".join(f"{v:.4f}" for v in rel[k]) + " |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 #: Fusion settings the rules are measured with: the paper's least squares, with a constant
 #: term (the affine fit), and with a small ridge (relative to the system's mean diagonal).
 FUSIONS = {"paper": {}, "intercept": {"intercept": True}, "ridge 1e-3": {"ridge": 1e-3}}
@@ -287,6 +279,10 @@ def fusion_options(
     the same networks and the same first-layer neurons. Returns ``{"fractions",
     "test_error": {setting: {method: [networks x fractions]}}}``.
     """
+    from ..nets.evaluate import error_rate
+    from ..pruning.apply import prune_network
+    from ..pruning.layer_data import LayerData
+    from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
     from .sweeps import progress_bar
 
     fusions = FUSIONS if fusions is None else fusions
@@ -297,7 +293,7 @@ def fusion_options(
         exp.progress,
     )
     for i in range(exp.settings.instances):
-        model, x = exp.models[i], exp.x_kernel
+        model, x = exp.model(i), exp.x_kernel
         first = LayerData(layer_statistics(model, 0, x)).with_inputs(
             weights=outgoing_weights(model, 0), importance=importance_scores(model, 0)
         )
@@ -314,19 +310,3 @@ def fusion_options(
                 out[name][m].append(row)
     bar.close()
     return {"fractions": list(fractions), "test_error": out}
-
-
-def fusion_table(result: dict, labels: dict) -> str:
-    """Markdown: one row per rule and setting, test error mean ± std (ddof = 1) per fraction."""
-    fr = result["fractions"]
-    lines = [
-        "| rule | fusion | " + " | ".join(f"{f:.0%}" for f in fr) + " |",
-        "|---|---|" + "---:|" * len(fr),
-    ]
-    methods = list(next(iter(result["test_error"].values())))
-    for m in methods:
-        for name, per_method in result["test_error"].items():
-            mean, std = mean_std(per_method[m])
-            cells = " | ".join(f"{a:.4f} ± {s:.4f}" for a, s in zip(mean, std, strict=True))
-            lines.append(f"| {labels.get(m, m)} | {name} | {cells} |")
-    return "\n".join(lines)

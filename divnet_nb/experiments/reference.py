@@ -21,22 +21,17 @@ same networks on both sides the bound is conservative for those rows.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
-import os
-import platform
-import subprocess
 import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from .._io import atomic_write
 from ..paths import REPO_ROOT
-from .verdicts import mean_std
+from ..tasks.provenance import environment
 
 __all__ = [
     "ABS_TOL",
@@ -47,6 +42,7 @@ __all__ = [
     "make_reference",
     "reference_path",
     "load_reference",
+    "write_reference",
 ]
 
 #: Agreement always accepted (0.3 percentage points of error).
@@ -55,7 +51,6 @@ ABS_TOL = 0.003
 SE_FACTOR = 3.0
 #: Where the committed references live.
 REFERENCE_DIR = REPO_ROOT / "reference"
-PACKAGES = ("divnet-nb", "numpy", "scipy", "numba", "torch", "scikit-learn", "matplotlib")
 
 
 def reference_path(dataset: str) -> Path:
@@ -68,55 +63,6 @@ def load_reference(dataset: str) -> dict:
     return json.loads(reference_path(dataset).read_text())
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _git(*args) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def _commit() -> str | None:
-    """HEAD, marked "+changes" when tracked files differ from it."""
-    head = _git("rev-parse", "HEAD")
-    if head and _git("status", "--porcelain", "--untracked-files=no"):
-        head += "+changes"
-    return head
-
-
-def environment() -> dict:
-    """Package versions, machine and commit: where a set of numbers came from."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    threads = None
-    if "torch" in sys.modules:
-        threads = sys.modules["torch"].get_num_threads()
-    return {
-        "packages": versions,
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {_cpu()}",
-        "torch_threads": threads,
-        "commit": _commit(),
-        "date": datetime.date.today().isoformat(),
-    }
-
-
 def make_reference(results: dict) -> dict:
     """The part of a reproduction's results that a later run is checked against."""
     env = results.get("environment")
@@ -125,6 +71,7 @@ def make_reference(results: dict) -> dict:
     else:
         env = dict(env, recorded="by the run")
     return {
+        "experiment": "reproduce",
         "dataset": results["dataset"],
         "settings": results["settings"],
         "environment": env,
@@ -243,43 +190,45 @@ def _same_networks(results: dict, reference: dict) -> dict:
     return ref
 
 
-def main(argv=None) -> int:
-    """Write ``reference/<dataset>.json`` (``leaderboard-``, ``gates-<dataset>.json``) from a finished full run."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument(
-        "results",
-        type=Path,
-        help="results.json of divnet-nb reproduce, leaderboard.json or gates.json",
-    )
-    args = parser.parse_args(argv)
-    results = json.loads(args.results.read_text())
-    if results["settings"]["fast"]:
-        print("divnet-nb: a reference must come from a full run, not --fast", file=sys.stderr)
-        return 2
-    if "runs" in results:  # the gate experiment: committed as it was written
-        path = REFERENCE_DIR / f"gates-{results['dataset']}.json"
-        with atomic_write(path, "w") as f:
-            json.dump(results, f, indent=1)
-            f.write("\n")
-        print(f"{path}: {len(results['runs'])} gated runs on {', '.join(results['networks'])}")
-        return 0
-    if "entries" in results:  # a leaderboard: committed as it was written
-        path = REFERENCE_DIR / f"leaderboard-{results['dataset']}.json"
-        with atomic_write(path, "w") as f:
-            json.dump(results, f, indent=1)
-            f.write("\n")
-        print(
-            f"{path}: {len(results['unpruned_test_error'])} networks, {len(results['entries'])} entries"
+def write_reference(result: dict, folder: Path = REFERENCE_DIR) -> tuple[Path, str]:
+    """Commit a full run's result as its experiment's reference file; (path, what it holds).
+
+    The kind of the result is its ``"experiment"`` key (every result written by this
+    package has one); the experiment decides the file's name and content
+    (:meth:`~divnet_nb.tasks.protocol.ExperimentProtocol.reference`), which names its
+    experiment too. A fast run is refused.
+    """
+    from ..tasks.protocol import get_experiment
+
+    kind = result.get("experiment")
+    if kind is None:
+        raise ValueError(
+            "the file names no experiment (written by an older version?): run the command again"
         )
-        return 0
-    reference = make_reference(results)
-    path = reference_path(results["dataset"])
+    if result["settings"].get("fast"):
+        raise ValueError("a reference must come from a full run, not --fast")
+    protocol = get_experiment(kind)
+    name, content = protocol.reference(result)
+    content = {"experiment": kind, **{k: v for k, v in content.items() if k != "experiment"}}
+    path = Path(folder) / name
     with atomic_write(path, "w") as f:
-        json.dump(reference, f, indent=1)
+        json.dump(content, f, indent=1)
         f.write("\n")
-    n = len(reference["instances"])
-    te = mean_std(results["table2"]["errors"]["dpp+fuse"]["test"])[0]
-    print(f"{path}: {n} networks; DivNet test error by fraction {np.round(te, 3).tolist()}")
+    return path, protocol.describe_reference(content)
+
+
+def main(argv=None) -> int:
+    """Write ``reference/<name>.json`` from a finished full run of any experiment (results.json,
+    leaderboard.json, edges.json, gates.json, theory.json)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("results", type=Path, help="the JSON file a divnet-nb command wrote")
+    args = parser.parse_args(argv)
+    try:
+        path, what = write_reference(json.loads(args.results.read_text()))
+    except ValueError as exc:
+        print(f"divnet-nb: {exc}", file=sys.stderr)
+        return 2
+    print(f"{path}: {what}")
     return 0
 
 

@@ -2,23 +2,31 @@
 
 :class:`Settings` holds everything :func:`~divnet_nb.experiments.reproduce` computes
 from (dataset, instances, data subsets, swept sizes, Table 2 fractions, the compared
-methods, the seed, the training settings); :func:`settings_for` fills in the paper's
-defaults and fast mode (``DIVNET_FAST``). Everything is recorded in ``results.json``.
+methods, the seed, the training settings), and checks itself when it is made: a mistake
+is a :class:`~divnet_nb.tasks.protocol.SettingError` (a :class:`ValueError` naming the
+setting) before any data is read. :func:`settings_for` fills in the paper's defaults and
+fast mode (``DIVNET_FAST``). Everything is recorded in ``results.json``. The leaderboard
+and the edge experiment use the same settings. No torch here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core._validate import is_int
+from ..datasets import DATASETS, splits
+from ..nets.table1 import table1_sizes
 from ..paper import TABLE1, TABLE2_FRACTIONS
 from ..paths import fast_mode
-from ..pruning.registry import DEFAULT_METHODS
+from ..pruning.registry import DEFAULT_METHODS, variants
+from ..tasks.protocol import SettingError
 from ..training.config import TrainConfig, default_config
 
-__all__ = ["Settings", "FAST", "settings_for", "kernel_subset", "layer_grid"]
+__all__ = ["Settings", "FAST", "settings_for", "kernel_subset", "layer_grid", "method_stream"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,9 @@ class Settings:
     (``n_kernel``) with ``kernel_seed``, both ``seed`` when not given; every pruning
     draw comes from :class:`numpy.random.SeedSequence` of ``seed`` and its coordinates
     (network, layer, method, size).
+
+    Swept sizes: ``sweep_sizes`` (kept neurons, the same for every swept layer) when
+    given, else ``sweep_fractions`` of each swept layer (:func:`layer_grid`).
     """
 
     dataset: str
@@ -49,6 +60,54 @@ class Settings:
     methods: tuple[str, ...] = DEFAULT_METHODS
     data_seed: int | None = None
     kernel_seed: int | None = None
+    sweep_sizes: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise SettingError(
+                "dataset", f"must be one of {', '.join(DATASETS)}; got {self.dataset!r}"
+            )
+        if not is_int(self.instances) or self.instances < 1:
+            raise SettingError("instances", f"must be >= 1; got {self.instances}")
+        for name in ("seed", "data_seed", "kernel_seed"):
+            value = getattr(self, name)
+            if value is not None and (not is_int(value) or value < 0):
+                raise SettingError(name, f"must be >= 0; got {value}")
+        try:
+            variants(self.methods)
+        except ValueError as exc:
+            raise SettingError("methods", str(exc)) from None
+        n_train, n_test = splits(self.dataset)
+        for name, total, split in (("n_train", n_train, "training"), ("n_test", n_test, "test")):
+            value = getattr(self, name)
+            if value is not None and (not is_int(value) or not 1 <= value <= total):
+                raise SettingError(
+                    name,
+                    f"must be between 1 and {total} (the {split} set of {self.dataset}); got {value}",
+                )
+        available = self.n_train if self.n_train is not None else n_train
+        if self.n_kernel is not None and (
+            not is_int(self.n_kernel) or not 1 <= self.n_kernel <= available
+        ):
+            raise SettingError(
+                "n_kernel",
+                f"must be between 1 and {available} (the training inputs used); got {self.n_kernel}",
+            )
+        for name in ("sweep_fractions", "table_fractions"):
+            values = getattr(self, name)
+            if not values or any(not 0.0 < f <= 1.0 for f in values):
+                raise SettingError(name, f"must lie in (0, 1]; got {list(values)}")
+        if self.sweep_sizes is not None:
+            hidden = table1_sizes(self.dataset)[1:-1]
+            smallest = min(hidden[layer] for layer in self.sweep_layers if layer < len(hidden))
+            if not self.sweep_sizes or any(
+                not is_int(k) or not 1 <= k < smallest for k in self.sweep_sizes
+            ):
+                raise SettingError(
+                    "sweep_sizes",
+                    f"must be kept-neuron counts with 1 <= k < {smallest} (the layer size); "
+                    f"got {list(self.sweep_sizes)}",
+                )
 
     @property
     def subset_seed(self) -> int:
@@ -61,7 +120,18 @@ class Settings:
         return self.seed if self.kernel_seed is None else self.kernel_seed
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every setting; ``sweep_sizes`` only when given (so that the identity, and the
+        stores named by it, of runs without it are what they always were)."""
+        out = dataclasses.asdict(self)
+        if out["sweep_sizes"] is None:
+            del out["sweep_sizes"]
+        return out
+
+    def swept_sizes(self, layer_size: int) -> list[int]:
+        """The kept sizes of a swept layer of ``layer_size`` neurons."""
+        if self.sweep_sizes is not None:
+            return sorted(set(self.sweep_sizes))
+        return layer_grid(layer_size, self.sweep_fractions)
 
 
 #: Fast mode: data subsets and fewer instances and sizes, the same code.
@@ -107,3 +177,13 @@ def kernel_subset(x_train: np.ndarray, n_kernel: int | None, seed: int = 0) -> n
 def layer_grid(n: int, fractions) -> list[int]:
     """Kept sizes for a layer of ``n`` neurons: each fraction of n, rounded, within [1, n - 1], distinct."""
     return sorted({min(n - 1, max(1, int(round(f * n)))) for f in fractions})
+
+
+def method_stream(method: str) -> int:
+    """A stable integer for a method's name: the coordinate that keys its random stream.
+
+    Random draws are keyed by the *selection method*, not by the variant, so the fused
+    and unfused variants of a method are scored on the same selections (a paired
+    design), and adding or removing another method changes no draw.
+    """
+    return zlib.crc32(method.encode("utf-8"))

@@ -10,7 +10,6 @@ with and without fusion, and random streams keyed by the method's name
 from __future__ import annotations
 
 import sys
-import zlib
 
 import numpy as np
 from tqdm import tqdm
@@ -21,6 +20,7 @@ from ..pruning.layer_data import LayerData
 from ..pruning.neurons import select_neurons
 from ..pruning.registry import get_method, variants
 from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
+from .settings import method_stream
 
 __all__ = ["layer_sweep", "method_stream", "progress_bar"]
 
@@ -39,16 +39,6 @@ def with_needs(model, layer: int, layer_data: LayerData, variant_list) -> LayerD
         importance=importance_scores(model, layer) if "importance" in needs else None,
         weights=outgoing_weights(model, layer) if "weights" in needs else None,
     )
-
-
-def method_stream(method: str) -> int:
-    """A stable integer for a method's name: the coordinate that keys its random stream.
-
-    Random draws are keyed by the *selection method*, not by the variant, so the fused
-    and unfused variants of a method are scored on the same selections (a paired
-    design), and adding or removing another method changes no draw.
-    """
-    return zlib.crc32(method.encode("utf-8"))
 
 
 def layer_sweep(

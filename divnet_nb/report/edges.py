@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..datasets import title
 from ..experiments.edges import edge_comparisons, summary_table
-from ..experiments.verdicts import mean_std
-from .figures import log_axis, styled
+from ..verdicts import mean_std
+from .figures import log_axis, save_figure, styled
+from .outputs import write_json, write_text, writes
 
-__all__ = ["plot_edges", "edges_markdown"]
+__all__ = ["plot_edges", "edges_markdown", "write_edges"]
 
 
 @styled
@@ -91,3 +94,11 @@ def edges_markdown(result: dict, fractions=(0.2, 0.5), *, every_fraction: bool =
         )
         lines.append(f"- {labels[c['a']]} below {labels[c['b']]}: **{c['verdict']}** ({per}).")
     return "\n".join(lines)
+
+
+@writes("edges")
+def write_edges(result: dict, folder: Path) -> Path:
+    """edges.json, edges.md and edges.png."""
+    write_json(result, folder / "edges.json")
+    save_figure(lambda ax: plot_edges(result, ax=ax), folder / "edges.png", figsize=(7.2, 4.6))
+    return write_text(edges_markdown(result) + "\n", folder / "edges.md")

@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 
 from .._io import atomic_write
 from ..datasets import title
-from ..experiments.verdicts import mean_std
 from ..paper import table2_cell
 from ..pruning.registry import Variant
+from ..verdicts import mean_std
 
 __all__ = [
     "FIGURES",

@@ -2,7 +2,7 @@
 
 Every number here is computed from the result: means ± standard deviations over
 seeds (ddof = 1), and paired per-seed differences with 95 % t-intervals
-(:mod:`divnet_nb.experiments.verdicts`). A comparison "gated below X" *holds* when the
+(:mod:`divnet_nb.verdicts`). A comparison "gated below X" *holds* when the
 interval of (gated - X) lies below 0, *does not hold* when it lies at or above 0, and is
 *not resolved* otherwise.
 """
@@ -10,14 +10,16 @@ interval of (gated - X) lies below 0, *does not hold* when it lies at or above 0
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
 from ..datasets import title
 from ..experiments.gates import BASES, MAGNITUDE, NEURON_GATES
-from ..experiments.verdicts import FAILS, HOLDS, OPEN, decide, t_interval
 from ..pruning.registry import get_method
+from ..verdicts import FAILS, HOLDS, OPEN, decide, t_interval
 from .figures import log_axis, styled
+from .outputs import write_json, write_text, writes
 
 __all__ = [
     "POSTHOC_LABELS",
@@ -29,6 +31,7 @@ __all__ = [
     "plot_gates",
     "save_gates_figure",
     "plot_gate_training",
+    "write_gates",
 ]
 
 POSTHOC_LABELS = {
@@ -437,3 +440,11 @@ def _colors(n: int) -> list:
 
     cmap = matplotlib.colormaps["viridis"]
     return [cmap(x) for x in np.linspace(0.0, 0.85, max(n, 1))][:n]
+
+
+@writes("gates")
+def write_gates(result: dict, folder: Path) -> Path:
+    """gates.json, gates.md and gates.png."""
+    write_json(result, folder / "gates.json")
+    save_gates_figure(result, folder / "gates.png")
+    return write_text(gates_markdown(result) + "\n", folder / "gates.md")

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..datasets import DATASETS, title
 from ..experiments.claims import check_claims
-from ..experiments.verdicts import LEVEL, mean_std
 from ..paper import TABLE2, table2_cell
+from ..verdicts import LEVEL, mean_std
 from .figures import FIGURES
 
 __all__ = [
@@ -157,10 +157,19 @@ def summarise(results: dict) -> str:
         f"{'all' if st['n_kernel'] is None else st['n_kernel']} training inputs): "
         f"{np.mean(t['prune_all_layers_seconds']):.2f} s per network, "
         f"{100 * ratio.mean():.2f} % of its training time ({np.mean(t['train_seconds']):.1f} s). "
-        f"Whole run: {t.get('total_seconds', t.get('experiment_seconds', 0.0)):.0f} s.",
+        f"Whole run: {_wall_seconds(results):.0f} s"
+        + (f" ({results['parts']['executor']})." if "parts" in results else "."),
         "",
     ]
     return "\n".join(lines)
+
+
+def _wall_seconds(results: dict) -> float:
+    """The run's wall time: the driver's, else what older results recorded."""
+    if "parts" in results and "wall_seconds" in results["parts"]:
+        return results["parts"]["wall_seconds"]
+    t = results["timing"]
+    return t.get("total_seconds", t.get("experiment_seconds", 0.0))
 
 
 def _interval(low: float, high: float) -> str:

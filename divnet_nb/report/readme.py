@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets import title
-from ..experiments.reference import REFERENCE_DIR, load_reference
-from ..experiments.verdicts import decide, mean_std, t_interval
+from ..experiments.reference import REFERENCE_DIR
 from ..paper import table2_cell
 from ..paths import REPO_ROOT
+from ..verdicts import decide, mean_std, t_interval
 
 __all__ = ["BLOCK", "blocks", "render", "main"]
 
@@ -191,8 +191,9 @@ MNIST_GOALS = ((0.05, 0.07), (0.1, 0.035), (0.25, None))
 
 def leaderboard_table(boards: dict) -> str:
     """The README's leaderboard: selected entries, every dataset, with the paired verdicts."""
-    from ..experiments.leaderboard import comparisons, entry_name, table_lines
+    from ..experiments.leaderboard import comparisons
     from ..pruning.registry import get_method, method_names
+    from .leaderboard import entry_name, table_lines
 
     labels = {m: get_method(m).label for m in method_names("neuron")}
     lines = []
@@ -254,7 +255,7 @@ def edges_block(edge_refs: dict) -> str:
 
 def theory_block(theory_refs: dict) -> str:
     """The README's teacher-student block: each committed ``teacher-student-*.json``."""
-    from ..theory.experiment import theory_markdown
+    from .theory import theory_markdown
 
     parts = []
     for name, result in theory_refs.items():
@@ -305,50 +306,55 @@ def blocks(
     return out
 
 
+def load_all(folder: Path = REFERENCE_DIR) -> dict[str, dict[str, dict]]:
+    """Every committed reference in ``folder``, ``{experiment: {file stem: content}}``.
+
+    The kind of a file is its ``"experiment"`` key, never guessed from its other keys; a
+    file without one is an error.
+    """
+    import json
+
+    out: dict[str, dict[str, dict]] = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        ref = json.loads(path.read_text())
+        kind = ref.get("experiment") if isinstance(ref, dict) else None
+        if kind is None:
+            raise ValueError(
+                f"{path} names no experiment: write it with divnet_nb.experiments.reference"
+            )
+        out.setdefault(kind, {})[path.stem] = ref
+    return out
+
+
+def _by_dataset(folder: Path, kind: str) -> dict:
+    """``{dataset: reference}`` of one kind, in the order of :data:`DATASETS`."""
+    found = {ref.get("dataset"): ref for ref in load_all(folder).get(kind, {}).values()}
+    return {ds: found[ds] for ds in DATASETS if ds in found}
+
+
 def load_references(folder: Path = REFERENCE_DIR) -> dict:
-    return {ds: load_reference(ds) for ds in DATASETS if (folder / f"{ds}.json").is_file()}
+    """The committed reproductions, ``{dataset: reference}``."""
+    return _by_dataset(folder, "reproduce")
 
 
 def load_boards(folder: Path = REFERENCE_DIR) -> dict:
-    """The committed leaderboards, ``reference/leaderboard-<dataset>.json``."""
-    import json
-
-    return {
-        ds: json.loads((folder / f"leaderboard-{ds}.json").read_text())
-        for ds in DATASETS
-        if (folder / f"leaderboard-{ds}.json").is_file()
-    }
+    """The committed leaderboards, ``{dataset: leaderboard}``."""
+    return _by_dataset(folder, "leaderboard")
 
 
 def load_edges(folder: Path = REFERENCE_DIR) -> dict:
-    """The committed edge-pruning runs, ``reference/edges-<dataset>.json``."""
-    import json
-
-    return {
-        ds: json.loads((folder / f"edges-{ds}.json").read_text())
-        for ds in DATASETS
-        if (folder / f"edges-{ds}.json").is_file()
-    }
+    """The committed edge-pruning runs, ``{dataset: result}``."""
+    return _by_dataset(folder, "edges")
 
 
 def load_gates(folder: Path = REFERENCE_DIR) -> dict:
-    """The committed gate experiments, ``reference/gates-<dataset>.json``."""
-    import json
-
-    return {
-        ds: json.loads((folder / f"gates-{ds}.json").read_text())
-        for ds in DATASETS
-        if (folder / f"gates-{ds}.json").is_file()
-    }
+    """The committed gate experiments, ``{dataset: result}``."""
+    return _by_dataset(folder, "gates")
 
 
 def load_theory(folder: Path = REFERENCE_DIR) -> dict:
-    """The committed teacher-student runs, ``reference/teacher-student-*.json``, by file stem."""
-    import json
-
-    return {
-        p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("teacher-student-*.json"))
-    }
+    """The committed teacher-student runs, ``{file stem: result}``."""
+    return dict(load_all(folder).get("theory", {}))
 
 
 def render(
@@ -436,23 +442,11 @@ def draw_gate_figures(gate_refs: dict, folder: Path = REFERENCE_DIR) -> list[Pat
 
 def draw_theory_figures(theory_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
     """Pruned students' errors and the learning curves of every committed teacher-student run."""
-    from matplotlib.figure import Figure
+    from .theory import save_theory_figure
 
-    from .._io import atomic_write
-    from ..theory.experiment import plot_learning_curves, plot_pruned
-
-    paths = []
-    for name, result in theory_refs.items():
-        fig = Figure(figsize=(12, 4.6))
-        left, right = fig.subplots(1, 2)
-        plot_pruned(result, left)
-        plot_learning_curves(result, right)
-        fig.tight_layout()
-        path = folder / f"{name}.png"
-        with atomic_write(path) as handle:
-            fig.savefig(handle, dpi=120, format="png")
-        paths.append(path)
-    return paths
+    return [
+        save_theory_figure(result, folder / f"{name}.png") for name, result in theory_refs.items()
+    ]
 
 
 def main(argv=None) -> int:

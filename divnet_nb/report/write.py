@@ -14,10 +14,12 @@ from ..datasets import title
 from ..experiments.claims import check_claims
 from .figures import FIGURES, plot_sweep, plot_table2, plot_variants, save_figure, variant_style
 from .markdown import figure_files, summarise
+from .outputs import writes
 
 __all__ = ["write_report"]
 
 
+@writes("reproduce")
 def write_report(results: dict, out_dir: Path) -> Path:
     """Write results.json, the figures and report.md into ``out_dir``; return the report's path."""
     out_dir = Path(out_dir)

@@ -16,7 +16,8 @@
   work's claims.
 * :mod:`.experiment` - :func:`teacher_student_experiment`: trained students, their learning
   curves beside the ODE's, the parameter-matched sweep and the claims as one JSON dict
-  (notebook 12), with :func:`theory_markdown` and plots.
+  (notebook 12), the ``theory`` experiment's parts; its table and plots are in
+  :mod:`divnet_nb.report.theory`.
 
 Names are loaded on first use (:mod:`lazy_loader`).
 """
@@ -56,13 +57,14 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "matched_parameters",
             "mean_masked_order_parameters",
             "ode_restarts",
-            "plot_learning_curves",
-            "plot_pruned",
             "specialised_student",
+            "student_part",
+            "gather_students",
             "teacher_student_experiment",
-            "theory_markdown",
             "train_student",
             "unit_roles",
+            "Theory",
+            "TheorySettings",
         ],
     },
 )

@@ -23,9 +23,9 @@ exact errors); :func:`state_claims` turns one or several sweeps (students) into 
    eps_g(edge random, e) - eps_g(node dpp-linear, k) < 0 (claim ``"2"``, exactly e edges
    per unit; ``"2-bernoulli"``, each edge with probability e / N).
 
-Each difference gets a :data:`~divnet_nb.experiments.verdicts.LEVEL` interval and the
-project's three-way verdict (:func:`~divnet_nb.experiments.verdicts.decide`, "holds" /
-"does not hold" / "not resolved"; over sizes, :func:`~divnet_nb.experiments.verdicts.combine`).
+Each difference gets a :data:`~divnet_nb.verdicts.LEVEL` interval and the
+project's three-way verdict (:func:`~divnet_nb.verdicts.decide`, "holds" /
+"does not hold" / "not resolved"; over sizes, :func:`~divnet_nb.verdicts.combine`).
 The rules' masks are drawn independently, so the interval is Welch's:
 ``across="masks"`` takes the students as given and pools their per-mask errors
 (stratified: the mean over students of the per-student differences, variance
@@ -44,7 +44,7 @@ import numpy as np
 import scipy.stats
 
 from ..core._validate import as_count, as_rng, as_size
-from ..experiments.verdicts import LEVEL, combine, decide, t_interval
+from ..verdicts import LEVEL, combine, decide, t_interval
 from .pruned import (
     DEFAULT_INPUTS,
     DETERMINISTIC,

@@ -7,7 +7,7 @@ parameters) and the ODE restarted from each student's own state every record
 (:func:`ode_restarts`), runs the parameter-matched sweep of every node and edge rule on each
 trained student (:func:`~divnet_nb.theory.parameter_matched_sweep`) and states the analysed
 work's claims (:func:`~divnet_nb.theory.state_claims`, across masks and across students).
-:func:`theory_markdown`, :func:`plot_pruned` and :func:`plot_learning_curves` show the result.
+:mod:`divnet_nb.report.theory` shows the result.
 
 Each student is an independent replicate: student i draws its own teacher W* ~ N(0, 1)
 (M x N, v* = ``v_star`` for every teacher unit) and its own start W, v ~ 0.1 N(0, 1) from
@@ -15,20 +15,25 @@ Each student is an independent replicate: student i draws its own teacher W* ~ N
 :func:`train_student` does alone. Fusion variants (``fuse=True``, labels ``"node <rule>+fuse"``)
 are our DivNet-style refit of v, not part of the analysed work; they take no part in the claims.
 
-numpy, scipy and tqdm; the plots draw on matplotlib axes the caller passes (no import of it here).
+The experiment is the ``theory`` experiment of :mod:`divnet_nb.tasks` (:class:`Theory`):
+one part per student (:func:`student_part`), gathered by :func:`gather_students`. Its
+table and plots are in :mod:`divnet_nb.report.theory`. numpy and scipy only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import sys
+import numbers
+import re
 import time
+from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from ..core._validate import as_count, as_positive_real
-from .claims import matched_edges, parameter_matched_sweep, state_claims
+from ..tasks.protocol import ExperimentProtocol, SettingError, register_experiment
+from .claims import PrunedSweep, matched_edges, parameter_matched_sweep, state_claims
 from .ode import ode_learning_curve
 from .online import online_sgd
 from .pruned import DEFAULT_INPUTS
@@ -38,13 +43,14 @@ __all__ = [
     "matched_parameters",
     "mean_masked_order_parameters",
     "ode_restarts",
-    "plot_learning_curves",
-    "plot_pruned",
     "specialised_student",
+    "student_part",
+    "gather_students",
     "teacher_student_experiment",
-    "theory_markdown",
     "train_student",
     "unit_roles",
+    "Theory",
+    "TheorySettings",
 ]
 
 #: Settings for CI and fast mode: seconds, not the result (N = 100, few masks); use the defaults.
@@ -55,12 +61,6 @@ FAST_SETTINGS = {
     "n_dpp_edge_masks": 20,
     "n_inputs": 400,
 }
-
-_COLOURS = {
-    "node random": "tab:gray", "node dpp-linear": "tab:blue", "node dpp-rbf": "tab:purple",
-    "node importance": "tab:olive", "edge random-bernoulli": "tab:orange", "edge random": "tab:red",
-    "edge magnitude": "tab:green", "edge dpp": "tab:cyan",
-}  # fmt: skip
 
 
 def _seeds(seed: int, student: int) -> list[np.random.SeedSequence]:
@@ -189,9 +189,173 @@ def _verdicts(sweeps, across) -> dict:
     }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class TheorySettings:
+    """What decides the teacher-student experiment (defaults: the analysed work's setting).
+
+    N inputs, M teacher and K student units, v* the teacher's second-layer weights, eta the
+    SGD step, ``steps`` SGD steps per student, ``students`` independent students;
+    ``n_masks`` masks per rule and size (``n_dpp_edge_masks`` for DPP edges, which cost an
+    eigendecomposition each), ``n_inputs`` Gaussian inputs for DPP kernels; ``fuse`` adds
+    our fusion variants; ``restarts`` the ODE restarted every record. Checked when made.
+    """
+
+    N: int = 500
+    M: int = 2
+    K: int = 6
+    v_star: float = 4.0
+    eta: float = 0.5
+    steps: int = 800_000
+    students: int = 3
+    n_masks: int = 500
+    n_dpp_edge_masks: int = 100
+    n_inputs: int = DEFAULT_INPUTS
+    fuse: bool = False
+    restarts: bool = True
+    seed: int = 0
+    fast: bool = False
+
+    def __post_init__(self):
+        minimum = {"N": 2, "M": 1, "K": 2, "students": 1, "steps": 1, "seed": 0, "n_masks": 2,
+                   "n_dpp_edge_masks": 2, "n_inputs": 2}  # fmt: skip
+        for name, least in minimum.items():
+            value = getattr(self, name)
+            why = " (a student to prune)" if name == "K" else ""
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+                raise SettingError(name, f"must be an integer >= {least}{why}; got {value!r}")
+            object.__setattr__(self, name, int(value))
+        for name in ("eta", "v_star"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise SettingError(name, f"must be a finite real number > 0; got {value!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise SettingError(name, f"must be finite and > 0; got {float(value)}")
+            object.__setattr__(self, name, float(value))
+
+    @property
+    def records(self) -> int:
+        return _records(self.steps, self.N)
+
+    def to_dict(self) -> dict:
+        """The settings as the result records them (with the records and the rounding)."""
+        out = dataclasses.asdict(self)
+        del out["fast"]
+        return out | {"records": self.records, "rounding": "floor"}
+
+    @property
+    def dataset(self) -> str:
+        return f"M{self.M}-K{self.K}"
+
+
+def student_part(settings: TheorySettings, i: int) -> dict:
+    """Student ``i``: trained by online SGD, its ODE restarts, its parameter-matched sweep.
+
+    Student 0 also carries the ODE's learning curve from its initial order parameters.
+    Returns plain lists (the sweep's per-mask errors included, for the verdicts).
+    """
+    s = settings
+    timing = {"train": 0.0, "ode": 0.0, "restarts": 0.0, "sweep": 0.0}
+    t = time.perf_counter()
+    W_star, vs, run = train_student(N=s.N, M=s.M, K=s.K, v_star=s.v_star, eta=s.eta, steps=s.steps,
+                                    records=s.records, seed=s.seed, student=i)  # fmt: skip
+    timing["train"] = time.perf_counter() - t
+    restart = {"relative": [], "mean_abs": None, "mean": None}
+    if s.restarts:
+        t = time.perf_counter()
+        rel = ode_restarts(run, vs, eta=s.eta)
+        restart = {
+            "relative": rel.tolist(),
+            "mean_abs": float(np.abs(rel).mean()),
+            "mean": float(rel.mean()),
+        }
+        timing["restarts"] = time.perf_counter() - t
+    t = time.perf_counter()
+    sweep = parameter_matched_sweep(run.W, run.v_final, W_star, vs, n_masks=s.n_masks,
+                                    n_dpp_edge_masks=s.n_dpp_edge_masks, fuse=s.fuse,
+                                    n_inputs=s.n_inputs, rng=np.random.default_rng(_seeds(s.seed, i)[2]))  # fmt: skip
+    timing["sweep"] = time.perf_counter() - t
+    out = {
+        "student": {
+            "unpruned": float(sweep.unpruned),
+            "curve": {"alpha": run.alpha.tolist(), "error": run.error.tolist()},
+            "roles": unit_roles(run.Q[-1], run.R[-1], run.T, run.v[-1]),
+            "restart": restart,
+            "sweep": {
+                lab: {
+                    "mean": sweep.mean(lab).tolist(),
+                    "se": sweep.se(lab).tolist(),
+                    "n": [int(e.size) for e in sweep.errors[lab]],
+                }
+                for lab in sweep.labels
+            },
+        },  # fmt: skip
+        "sweep": _sweep_to_json(sweep),
+        "timing": timing,
+    }
+    if i == 0:
+        t = time.perf_counter()
+        ode = ode_learning_curve(run.Q[0], run.R[0], run.T, run.v[0], vs, eta=s.eta,
+                                 alpha=run.alpha, method=_ode_method(s.K))  # fmt: skip
+        timing["ode"] = time.perf_counter() - t
+        out["ode"] = {"alpha": ode.alpha.tolist(), "error": ode.error.tolist()}
+    return out
+
+
+def _sweep_to_json(sweep: PrunedSweep) -> dict:
+    return {
+        "N": sweep.N, "K": sweep.K, "M": sweep.M, "sizes": sweep.sizes.tolist(),
+        "edges": sweep.edges.tolist(), "unpruned": float(sweep.unpruned),
+        "n_inputs": int(sweep.n_inputs), "rounding": sweep.rounding,
+        "errors": {lab: [e.tolist() for e in per] for lab, per in sweep.errors.items()},
+    }  # fmt: skip
+
+
+def _sweep_from_json(d: dict) -> PrunedSweep:
+    errors = {
+        lab: [np.asarray(e, dtype=np.float64) for e in per] for lab, per in d["errors"].items()
+    }
+    return PrunedSweep(d["N"], d["K"], d["M"], np.asarray(d["sizes"]), np.asarray(d["edges"]),
+                       errors, d["unpruned"], d["n_inputs"], d["rounding"])  # fmt: skip
+
+
+def gather_students(settings: TheorySettings, parts: list[dict]) -> dict:
+    """The experiment's result from every student's part (see :func:`teacher_student_experiment`)."""
+    s = settings
+    sweeps = [_sweep_from_json(p["sweep"]) for p in parts]
+    labels, S = list(sweeps[0].labels), len(sweeps)
+    pooled = {
+        lab: {"mean": np.mean([w.mean(lab) for w in sweeps], axis=0).tolist(),
+              "se": (np.sqrt(np.sum([w.se(lab) ** 2 for w in sweeps], axis=0)) / S).tolist()}
+        for lab in labels
+    }  # fmt: skip
+    sizes, edges = sweeps[0].sizes.tolist(), sweeps[0].edges.tolist()
+    timing = {
+        k: float(sum(p["timing"][k] for p in parts)) for k in ("train", "ode", "restarts", "sweep")
+    }
+    timing["total"] = float(sum(timing.values()))
+    return {
+        "settings": s.to_dict(),
+        "sizes": [int(k) for k in sizes],
+        "edges": [int(e) for e in edges],
+        "parameters": {
+            "node": [(s.N + 1) * int(k) for k in sizes],
+            "edge": [s.K * (int(e) + 1) for e in edges],
+            "unpruned": (s.N + 1) * s.K,
+        },  # fmt: skip
+        "rules": labels,
+        "students": [p["student"] for p in parts],
+        "ode": parts[0]["ode"],
+        "pooled": pooled,
+        "unpruned": float(np.mean([w.unpruned for w in sweeps])),
+        "claims": {across: _verdicts(sweeps, across) for across in ("masks", "students")},
+        "timing": timing,
+    }
+
+
 def teacher_student_experiment(
     *, N=500, M=2, K=6, v_star=4.0, eta=0.5, steps=800_000, students=3, n_masks=500,
     n_dpp_edge_masks=100, n_inputs=DEFAULT_INPUTS, fuse=False, restarts=True, seed=0, progress=False,
+    executor=None, store_root=None,
 ) -> dict:  # fmt: skip
     """Train ``students`` students, compare their learning curves with the ODE, sweep every pruning rule.
 
@@ -199,7 +363,8 @@ def teacher_student_experiment(
     800,000 steps). :data:`FAST_SETTINGS` (N = 100, 100,000 steps, 100 masks) runs in
     seconds for CI and fast mode; its numbers are not the result. ``fuse=True`` adds our
     fusion variants; ``restarts=False`` skips :func:`ode_restarts`; ``progress`` shows a tqdm
-    bar on stderr.
+    bar on stderr. It is the ``theory`` experiment (:class:`Theory`): one part per student,
+    run in this process or on ``executor``, kept under ``store_root`` when given.
 
     Returns a dict of plain lists and numbers: ``settings``; ``sizes`` (k = 1..K-1), ``edges``
     (matched e) and ``parameters`` (node (N + 1) k, edge K (e + 1), unpruned (N + 1) K);
@@ -209,192 +374,70 @@ def teacher_student_experiment(
     error}; ``pooled`` {label: {mean, se}} (mean over students of the per-student means,
     se sqrt(sum se^2) / S); ``unpruned`` (mean); ``claims`` {"masks"|"students": {name:
     {statement, better, worse, verdict, rows [{k, e, difference, low, high, verdict}]}}}
-    (an infinite bound, one student across students, is None); ``timing`` in seconds.
+    (an infinite bound, one student across students, is None); ``timing`` in seconds (the
+    sums over students); ``experiment`` and ``parts`` (where the parts ran).
     """
-    t0 = time.perf_counter()
-    N, M, K = as_count(N, "N", minimum=2), as_count(M, "M", minimum=1), as_count(K, "K", minimum=2)
-    students = as_count(students, "students", minimum=1)
-    eta, v_star = as_positive_real(eta, "eta"), as_positive_real(v_star, "v_star")
-    steps, seed = as_count(steps, "steps", minimum=1), as_count(seed, "seed")
-    n_masks = as_count(n_masks, "n_masks", minimum=2)
-    n_dpp = as_count(n_dpp_edge_masks, "n_dpp_edge_masks", minimum=2)
-    n_inputs = as_count(n_inputs, "n_inputs", minimum=2)
-    records = _records(steps, N)
-    settings = dict(N=N, M=M, K=K, v_star=v_star, eta=eta, steps=steps, students=students, n_masks=n_masks,
-                    n_dpp_edge_masks=n_dpp, n_inputs=n_inputs, fuse=bool(fuse), restarts=bool(restarts),
-                    seed=seed, records=records, rounding="floor")  # fmt: skip
-    timing = {"train": 0.0, "ode": 0.0, "restarts": 0.0, "sweep": 0.0}
-    bar = tqdm(total=2 * students + 1, desc="teacher-student", disable=not progress, leave=False,
-               file=sys.stderr, mininterval=1.0)  # fmt: skip
-    sweeps, per_student, first = [], [], None
-    for i in range(students):
-        bar.set_postfix_str(f"student {i}: SGD")
-        t = time.perf_counter()
-        W_star, vs, run = train_student(N=N, M=M, K=K, v_star=v_star, eta=eta, steps=steps,
-                                        records=records, seed=seed, student=i)  # fmt: skip
-        timing["train"] += time.perf_counter() - t
-        first = first or (run, vs)
-        bar.update()
-        restart = {"relative": [], "mean_abs": None, "mean": None}
-        if restarts:
-            t = time.perf_counter()
-            rel = ode_restarts(run, vs, eta=eta)
-            restart = {
-                "relative": rel.tolist(),
-                "mean_abs": float(np.abs(rel).mean()),
-                "mean": float(rel.mean()),
-            }
-            timing["restarts"] += time.perf_counter() - t
-        bar.set_postfix_str(f"student {i}: sweep")
-        t = time.perf_counter()
-        sweep = parameter_matched_sweep(run.W, run.v_final, W_star, vs, n_masks=n_masks, n_dpp_edge_masks=n_dpp,
-                                        fuse=fuse, n_inputs=n_inputs, rng=np.random.default_rng(_seeds(seed, i)[2]))  # fmt: skip
-        timing["sweep"] += time.perf_counter() - t
-        bar.update()
-        sweeps.append(sweep)
-        per_student.append({
-            "unpruned": float(sweep.unpruned),
-            "curve": {"alpha": run.alpha.tolist(), "error": run.error.tolist()},
-            "roles": unit_roles(run.Q[-1], run.R[-1], run.T, run.v[-1]),
-            "restart": restart,
-            "sweep": {lab: {"mean": sweep.mean(lab).tolist(), "se": sweep.se(lab).tolist(),
-                            "n": [int(e.size) for e in sweep.errors[lab]]} for lab in sweep.labels},
-        })  # fmt: skip
-    bar.set_postfix_str("ODE")
-    t = time.perf_counter()
-    run, vs = first
-    ode = ode_learning_curve(
-        run.Q[0], run.R[0], run.T, run.v[0], vs, eta=eta, alpha=run.alpha, method=_ode_method(K)
+    from ..tasks.driver import run_experiment
+
+    settings = TheorySettings(N=N, M=M, K=K, v_star=v_star, eta=eta, steps=steps, students=students,
+                              n_masks=n_masks, n_dpp_edge_masks=n_dpp_edge_masks, n_inputs=n_inputs,
+                              fuse=bool(fuse), restarts=bool(restarts), seed=seed)  # fmt: skip
+    return run_experiment(
+        Theory(), settings, store_root=store_root, executor=executor, progress=progress
     )
-    timing["ode"] = time.perf_counter() - t
-    bar.update()
-    bar.close()
-    labels, S = list(sweeps[0].labels), len(sweeps)
-    pooled = {
-        lab: {"mean": np.mean([s.mean(lab) for s in sweeps], axis=0).tolist(),
-              "se": (np.sqrt(np.sum([s.se(lab) ** 2 for s in sweeps], axis=0)) / S).tolist()}
-        for lab in labels
-    }  # fmt: skip
-    sizes, edges = sweeps[0].sizes.tolist(), sweeps[0].edges.tolist()
-    timing["total"] = time.perf_counter() - t0
-    return {
-        "settings": settings,
-        "sizes": [int(k) for k in sizes],
-        "edges": [int(e) for e in edges],
-        "parameters": {
-            "node": [(N + 1) * int(k) for k in sizes],
-            "edge": [K * (int(e) + 1) for e in edges],
-            "unpruned": (N + 1) * K,
-        },  # fmt: skip
-        "rules": labels,
-        "students": per_student,
-        "ode": {"alpha": ode.alpha.tolist(), "error": ode.error.tolist()},
-        "pooled": pooled,
-        "unpruned": float(np.mean([s.unpruned for s in sweeps])),
-        "claims": {across: _verdicts(sweeps, across) for across in ("masks", "students")},
-        "timing": timing,
-    }
 
 
-def _label(lab: str) -> str:
-    return lab.replace("+fuse", " + fusion (ours)")
+_PART = re.compile(r"student(\d+)$")
 
 
-def theory_markdown(result) -> str:
-    """The pooled table (eps_g mean ± SE per rule and matched size, kept parameters) and one line per claim."""
-    s, sizes, edges = result["settings"], result["sizes"], result["edges"]
-    par = result["parameters"]
-    head = (
-        "| rule | "
-        + " | ".join(f"k = {k}, e = {e}" for k, e in zip(sizes, edges, strict=True))
-        + " |"
+@register_experiment
+class Theory(ExperimentProtocol):
+    """The teacher-student analysis of pruned students (one part per student)."""
+
+    name = "theory"
+    help = "the teacher-student analysis: pruned students' exact errors, node vs edge rules"
+    description = (
+        "Train students on a teacher by online SGD (N inputs, M teacher and K student units), "
+        "compare with the ODEs, and prune each student with every node and edge rule at "
+        "matched parameter counts; write theory.json, theory.md and theory.png with the "
+        "verdicts of claims (1) and (2). Resumable like reproduce."
     )
-    lines = [
-        f"eps_g of pruned students (N = {s['N']}, M = {s['M']}, K = {s['K']}, v* = {s['v_star']:g}, "
-        f"eta = {s['eta']:g}, {s['steps']:,} steps; mean ± SE over masks, {s['students']} student(s); "
-        f"unpruned {result['unpruned']:.4f}, {par['unpruned']:,} parameters)",
-        "",
-        head,
-        "|---|" + "---:|" * len(sizes),
-        "| *kept parameters, node / edge* | "
-        + " | ".join(f"{a:,} / {b:,}" for a, b in zip(par["node"], par["edge"], strict=True)) + " |",
-    ]  # fmt: skip
-    for lab in result["rules"]:
-        p = result["pooled"][lab]
-        cells = " | ".join(f"{m:.4f} ± {e:.4f}" for m, e in zip(p["mean"], p["se"], strict=True))
-        lines.append(f"| {_label(lab)} | {cells} |")
-    lines += [
-        "",
-        "Claims (95 % intervals of eps_g(better) - eps_g(worse); the claim is that it is < 0):",
-        "",
-    ]
-    for name, masks in result["claims"]["masks"].items():
-        parts = []
-        for across in ("masks", "students"):
-            c = result["claims"][across][name]
-            rows = "; ".join(
-                f"k={r['k']}: {r['difference']:+.4f} [{_bound(r['low'])}, {_bound(r['high'])}]"
-                for r in c["rows"]
-            )
-            parts.append(f"across {across} **{c['verdict']}** ({rows})")
-        lines.append(f"* **Claim {name}**, {masks['statement']}: " + "; ".join(parts))
-    return "\n".join(lines)
+    file_stem = "theory"
+    uses_torch = False
+    option_names = {"students": "--students", "M": "--M", "K": "--K", "seed": "--seed"}
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--students", type=int, default=3, help="independent students (default 3)"
+        )
+        parser.add_argument("--M", type=int, default=2, help="teacher units (default 2)")
+        parser.add_argument("--K", type=int, default=6, help="student units (default 6)")
+        parser.add_argument("--seed", type=int, default=0, help="seed of every draw (default 0)")
 
-def _bound(x) -> str:
-    return "±inf" if x is None else f"{x:+.4f}"
+    def settings_from_args(self, args, fast: bool) -> TheorySettings:
+        extra = dict(FAST_SETTINGS) if fast else {}
+        return TheorySettings(M=args.M, K=args.K, students=args.students, seed=args.seed,
+                              fast=fast, **extra)  # fmt: skip
 
+    def default_out(self, settings: TheorySettings) -> str:
+        return f"theory-M{settings.M}-K{settings.K}"
 
-def plot_pruned(result, ax):
-    """eps_g (log) against kept parameters: node rules dashed (fusion dotted), edge rules solid, SE bars."""
-    with _style():
-        return _plot_pruned(result, ax)
+    def phases(self, settings: TheorySettings) -> list[list[str]]:
+        return [[f"student{i}" for i in range(settings.students)]]
 
+    def compute(self, settings: TheorySettings, key: str):
+        m = _PART.match(key)
+        if m is None or int(m[1]) >= settings.students:
+            raise ValueError(f"no part {key!r} in theory")
+        return student_part(settings, int(m[1]))
 
-def _style():
-    """The package's figure style (:data:`divnet_nb.report.figures.STYLE`) as a context."""
-    import matplotlib
+    def gather(self, settings: TheorySettings, parts: dict) -> dict:
+        return gather_students(settings, [parts[f"student{i}"] for i in range(settings.students)])
 
-    from ..report.figures import STYLE
+    def reference(self, result: dict) -> tuple[str, dict]:
+        s = result["settings"]
+        return f"teacher-student-M{s['M']}-K{s['K']}.json", result
 
-    return matplotlib.rc_context(STYLE)
-
-
-def _plot_pruned(result, ax):
-    par = result["parameters"]
-    for lab in result["rules"]:
-        kind, rule = lab.split(" ", 1)
-        base, fused = lab.removesuffix("+fuse"), lab.endswith("+fuse")
-        p = result["pooled"][lab]
-        style = ":" if fused else "--" if kind == "node" else "-"
-        ax.errorbar(par[kind], p["mean"], yerr=p["se"], ls=style, color=_COLOURS.get(base, "k"),
-                    marker="s" if fused else "o" if kind == "node" else "^", ms=4, capsize=2, lw=1.4,
-                    mfc="none" if fused else None, label=_label(lab))  # fmt: skip
-    ax.axhline(result["unpruned"], color="k", lw=0.8, label="unpruned")
-    ax.set_yscale("log")
-    ax.set_xlabel("kept parameters (first layer + v)")
-    ax.set_ylabel(r"generalisation error $\epsilon_g$ (log scale)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes
-    return ax
-
-
-def plot_learning_curves(result, ax):
-    """Each student's simulated eps_g (thin) and the ODE from the first student's start (thick), log-log."""
-    with _style():
-        return _plot_learning_curves(result, ax)
-
-
-def _plot_learning_curves(result, ax):
-    for i, st in enumerate(result["students"]):
-        a, e = np.asarray(st["curve"]["alpha"]), np.asarray(st["curve"]["error"])
-        ax.plot(a[1:], e[1:], lw=0.9, alpha=0.8, label=f"simulation, student {i}")
-    a, e = np.asarray(result["ode"]["alpha"]), np.asarray(result["ode"]["error"])
-    ax.plot(a[1:], e[1:], color="k", lw=2.5, alpha=0.7, label="ODE (student 0's start)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(r"$\alpha$ = steps / N")
-    ax.set_ylabel(r"$\epsilon_g$ (log scale)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    return ax
+    def describe_reference(self, result: dict) -> str:
+        s = result["settings"]
+        return f"{s['students']} students, N = {s['N']}, M = {s['M']}, K = {s['K']}"

@@ -1,9 +1,10 @@
 """Results that survive an interruption: each finished part is on disk before the next starts.
 
-A reproduction is a list of parts (network i's sweep of layer l, its Table 2, its
-timing). :class:`ResultStore` writes each finished part as one JSON file, atomically,
-into a folder named by a hash of everything that decides the numbers (the settings,
-the trained networks' cache keys, the format below). A rerun with the same settings
+An experiment is a set of parts (:mod:`divnet_nb.tasks.protocol`: network i's sweep of
+layer l, its Table 2, one gated run, one student). :class:`ResultStore` writes each
+finished part as one JSON file, atomically, into a folder named by a hash of everything
+that decides the numbers (the experiment's identity: its settings, the trained networks'
+cache keys, the format below). A rerun with the same settings
 finds the folder and reads the finished parts instead of computing them again, so a
 run stopped by Ctrl-C, a kill or a power cut picks up where it stopped; a run with
 other settings gets another folder and shares nothing.
@@ -24,7 +25,7 @@ RESULTS_FORMAT = 2
 
 
 class ResultStore:
-    """Finished parts of one reproduction under ``root``, keyed by ``identity``.
+    """Finished parts of one experiment under ``root``, keyed by ``identity``.
 
     Parameters
     ----------
@@ -55,6 +56,17 @@ class ResultStore:
     def put(self, name: str, value) -> None:
         with atomic_write(self._path(name), "w") as f:
             json.dump(value, f)
+
+    def has(self, name: str) -> bool:
+        """Whether part ``name`` is on disk (readable or not)."""
+        return self._path(name).is_file()
+
+    def note_failure(self, name: str, text: str) -> Path:
+        """Write the traceback of a failed part beside the finished ones; returns the file."""
+        path = self.folder / f"failed-{name}.log"
+        with atomic_write(path, "w") as f:
+            f.write(text)
+        return path
 
     def part(self, name: str, compute):
         """The stored part ``name``, or ``compute()``'s value, stored before it is returned."""
