@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_write
-from ..paths import REPO_ROOT
+from ..paths import REPO_ROOT, NotACheckoutError, checkout_root, require_checkout
 from .verdicts import mean_std
 
 __all__ = [
@@ -53,18 +53,21 @@ __all__ = [
 ABS_TOL = 0.003
 #: Standard errors of the difference of the two means accepted beyond ABS_TOL.
 SE_FACTOR = 3.0
-#: Where the committed references live.
+#: Where the committed references live (only a checkout of the repository has them).
 REFERENCE_DIR = REPO_ROOT / "reference"
+_WHAT = "The committed references (reference/*.json)"
 PACKAGES = ("divnet-nb", "numpy", "scipy", "numba", "torch", "scikit-learn", "matplotlib")
 
 
 def reference_path(dataset: str) -> Path:
-    """``reference/<dataset>.json`` in the repository."""
+    """``reference/<dataset>.json`` in the repository (NotACheckoutError outside a checkout)."""
+    require_checkout(_WHAT)
     return REFERENCE_DIR / f"{dataset}.json"
 
 
 def load_reference(dataset: str) -> dict:
-    """The committed reference of a dataset (raises FileNotFoundError when there is none)."""
+    """The committed reference of a dataset (raises FileNotFoundError when there is none,
+    :class:`~divnet_nb.paths.NotACheckoutError`, one of those, outside a checkout)."""
     return json.loads(reference_path(dataset).read_text())
 
 
@@ -79,6 +82,8 @@ def _cpu() -> str:
 
 
 def _git(*args) -> str | None:
+    if checkout_root() is None:  # an installed copy has no commit of its own
+        return None
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10
@@ -252,6 +257,11 @@ def main(argv=None) -> int:
         help="results.json of divnet-nb reproduce, leaderboard.json or gates.json",
     )
     args = parser.parse_args(argv)
+    try:
+        require_checkout(_WHAT)
+    except NotACheckoutError as exc:
+        print(f"divnet-nb: {exc}", file=sys.stderr)
+        return 2
     results = json.loads(args.results.read_text())
     if results["settings"]["fast"]:
         print("divnet-nb: a reference must come from a full run, not --fast", file=sys.stderr)
