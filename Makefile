@@ -20,7 +20,7 @@ NBVAL     := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
 help:
 	@echo "make demo   - reproduce the paper's experiments on scikit-learn's digits (offline, ~1 min)"
-	@echo "make test   - create .venv if needed, install the package with [dev,bench], run all tests"
+	@echo "make test   - create .venv if needed, install the package with [dev,bench,docs,cluster], run all tests"
 	@echo "make bench  - benchmarks: core vs BLAS floors and DPPy, pruning vs training time (ratios, one run)"
 	@echo "make lint   - ruff"
 	@echo "make lab    - JupyterLab on notebooks/"
@@ -33,7 +33,7 @@ help:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,bench,docs]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,docs,cluster]"
 	@touch $(STAMP)
 
 install: $(STAMP)

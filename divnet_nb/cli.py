@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ._cli_parser import build_parser
 from .datasets import DatasetError, DatasetNotFoundError
-from .paths import cache_dir, data_dir, fast_mode, results_dir
+from .paths import fast_mode, folders, results_dir
 from .tasks.protocol import SettingError, get_experiment
 
 __all__ = ["main"]
@@ -164,13 +164,13 @@ def _run(args) -> int:
 def _data(_args) -> int:
     from .datasets import status
 
-    print(f"data folder:  {data_dir()}  (set DIVNET_DATA to change)")
-    print(f"cache folder: {cache_dir()}  (set DIVNET_CACHE to change)")
+    for name, folder in folders().items():
+        print(f"{name + ' folder:':16s}{folder.path}  ({folder.why})")
     try:
         fast = "on" if fast_mode() else "off"
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    print(f"fast mode:    {fast}  (DIVNET_FAST)")
+    print(f"{'fast mode:':16s}{fast}  (DIVNET_FAST)")
     for name, line in status(verify=False).items():
         print(f"  {name:10s} {line}")
     return 0

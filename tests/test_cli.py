@@ -290,10 +290,14 @@ def _numbers(results: dict) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
-def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(tmp_path, sig):
+@pytest.mark.parametrize(
+    "sig, jobs",
+    [(signal.SIGINT, 1), (signal.SIGKILL, 1), (signal.SIGKILL, 2)],
+    ids=["SIGINT", "SIGKILL", "SIGKILL-2-workers"],
+)
+def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(tmp_path, sig, jobs):
     argv = [sys.executable, "-m", "divnet_nb", "reproduce", "--dataset", "digits", "--full",
-            "--instances", "3", "--quiet"]  # fmt: skip
+            "--instances", "3", "--quiet", "--jobs", str(jobs), "--threads", "1"]  # fmt: skip
     whole, part = tmp_path / "whole", tmp_path / "part"
     subprocess.run([*argv, "--out", str(whole)], check=True, capture_output=True)
     # a shell that started us in the background ignores SIGINT, and Python then keeps ignoring
@@ -315,8 +319,36 @@ def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(tmp_path, sig
     subprocess.run([*argv, "--out", str(part)], check=True, capture_output=True)
     resumed = json.loads((part / "results.json").read_text())
     assert resumed["parts"]["resumed"] >= len(finished)  # nothing finished was computed again
+    stored = 3 * 4  # per network: its timing, two layer sweeps, its Table 2 (not its training)
+    assert resumed["parts"]["computed"] == 3 + stored - resumed["parts"]["resumed"]
     assert all(p.stat().st_mtime_ns == t for p, t in finished.items())
     assert _numbers(resumed) == _numbers(json.loads((whole / "results.json").read_text()))
+
+
+def test_a_failing_part_ends_the_run_in_one_line_naming_it_and_keeps_the_finished_ones(
+    capsys, tmp_path
+):
+    from divnet_nb.pruning.registry import register_method, unregister_method
+
+    @register_method("fails-on-layer-1", "neuron", label="fails", color="tab:red", marker="x")
+    def fails(layer_data, k, rng):
+        if layer_data.n == 100 and k == 25:  # digits' layer sweep at 25 kept neurons
+            raise FloatingPointError("told to fail here")
+        return np.arange(k)
+
+    try:
+        code, out, err = run(capsys, "reproduce", "--dataset", "digits", "--fast", "--instances",
+                             "1", "--methods", "fails-on-layer-1", "--out", str(tmp_path), "--quiet")  # fmt: skip
+    finally:
+        unregister_method("fails-on-layer-1")
+    assert code == 1 and err.count("\n") == 1, err
+    assert err.startswith(
+        "divnet-nb: error: part net0-sweep0 failed: FloatingPointError: told to fail here"
+    )
+    log = next(tmp_path.glob(".parts/*/failed-net0-sweep0.log"))
+    assert f"(traceback in {log})" in err and "Traceback" in log.read_text()
+    assert (log.parent / "net0-prune-seconds.json").is_file()  # finished before: kept
+    assert not (tmp_path / "results.json").exists()
 
 
 def test_paper_cells_are_matched_by_fraction_not_position():

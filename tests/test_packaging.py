@@ -17,17 +17,40 @@ CONDA_NAMES = {"pytorch": "torch"}
 
 
 def parse_requirement(text: str) -> tuple[str, str]:
-    match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*", text)
+    """``name[extras]`` (normalised) and the version bounds of one requirement line."""
+    match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(\[[^\]]*\])?\s*(.*?)\s*", text)
     assert match, text
-    return match.group(1).lower().replace("_", "-"), match.group(2).replace(" ", "")
+    name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+    extras = sorted(
+        e.strip().lower() for e in (match.group(2) or "[]")[1:-1].split(",") if e.strip()
+    )
+    return name + (f"[{','.join(extras)}]" if extras else ""), match.group(3).replace(" ", "")
 
 
 def pyproject_requirements() -> dict[str, str]:
+    """The dependencies and every optional extra of pyproject.toml."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"])
-    for extra in ("dev", "bench", "docs"):
-        reqs += project["optional-dependencies"][extra]
+    for extra in project["optional-dependencies"].values():
+        reqs += extra
     return dict(parse_requirement(r) for r in reqs)
+
+
+def test_requirements_are_parsed_with_their_extras():
+    assert parse_requirement("Dask[Distributed] >= 2024.1") == ("dask[distributed]", ">=2024.1")
+    assert parse_requirement("lazy_loader>=0.4") == ("lazy-loader", ">=0.4")
+
+
+def test_every_extra_is_checked_and_the_makefile_installs_them_all():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert {"dev", "bench", "docs", "cluster"} <= set(extras)
+    installed = re.search(
+        r'pip install --quiet -e "\.\[([a-z,]+)\]"', (ROOT / "Makefile").read_text()
+    )
+    assert installed and set(installed.group(1).split(",")) == set(extras)
+    assert "dask-jobqueue" in pyproject_requirements()
 
 
 def environment_requirements() -> dict[str, str]:

@@ -12,7 +12,7 @@ name           train / valid / test      image shape      module (where it comes
 =============  ========================  ===============  =============================================
 
 The data folder is :func:`divnet_nb.paths.data_dir` (``$DIVNET_DATA``, default ``data/``
-in the repository). Inputs are scaled to [0, 1] as the paper's MATLAB toolbox did and
+in a checkout of the repository, the user data folder when installed). Inputs are scaled to [0, 1] as the paper's MATLAB toolbox did and
 flattened in C order; labels are int64. Each dataset module registers itself with
 :mod:`.registry`; importing this package registers the four above, in this order.
 """

@@ -226,7 +226,8 @@ def is_writable(folder: Path) -> bool:
 def _where_data_is() -> str:
     if os.environ.get("DIVNET_DATA"):
         return f"DIVNET_DATA is {os.environ['DIVNET_DATA']}"
-    return f"DIVNET_DATA is unset, so the default {paths.data_dir()} is used"
+    folder = paths.folders()["data"]
+    return f"DIVNET_DATA is unset, so {folder.path} is used ({folder.reason})"
 
 
 def not_found(what: str, searched: list[str], reason: str) -> DatasetNotFoundError:

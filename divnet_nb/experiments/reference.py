@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_write
-from ..paths import REPO_ROOT
+from ..paths import REPO_ROOT, NotACheckoutError, require_checkout
 from ..tasks.provenance import environment
 
 __all__ = [
@@ -49,17 +49,20 @@ __all__ = [
 ABS_TOL = 0.003
 #: Standard errors of the difference of the two means accepted beyond ABS_TOL.
 SE_FACTOR = 3.0
-#: Where the committed references live.
+#: Where the committed references live (only a checkout of the repository has them).
 REFERENCE_DIR = REPO_ROOT / "reference"
+_WHAT = "The committed references (reference/*.json)"
 
 
 def reference_path(dataset: str) -> Path:
-    """``reference/<dataset>.json`` in the repository."""
+    """``reference/<dataset>.json`` in the repository (NotACheckoutError outside a checkout)."""
+    require_checkout(_WHAT)
     return REFERENCE_DIR / f"{dataset}.json"
 
 
 def load_reference(dataset: str) -> dict:
-    """The committed reference of a dataset (raises FileNotFoundError when there is none)."""
+    """The committed reference of a dataset (raises FileNotFoundError when there is none,
+    :class:`~divnet_nb.paths.NotACheckoutError`, one of those, outside a checkout)."""
     return json.loads(reference_path(dataset).read_text())
 
 
@@ -200,6 +203,7 @@ def write_reference(result: dict, folder: Path = REFERENCE_DIR) -> tuple[Path, s
     """
     from ..tasks.protocol import get_experiment
 
+    require_checkout(_WHAT)
     kind = result.get("experiment")
     if kind is None:
         raise ValueError(
@@ -225,7 +229,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         path, what = write_reference(json.loads(args.results.read_text()))
-    except ValueError as exc:
+    except (ValueError, NotACheckoutError) as exc:
         print(f"divnet-nb: {exc}", file=sys.stderr)
         return 2
     print(f"{path}: {what}")

@@ -26,7 +26,7 @@ import numpy as np
 from ..datasets import title
 from ..experiments.reference import REFERENCE_DIR
 from ..paper import table2_cell
-from ..paths import REPO_ROOT
+from ..paths import REPO_ROOT, NotACheckoutError, require_checkout
 from ..verdicts import decide, mean_std, t_interval
 
 __all__ = ["BLOCK", "blocks", "render", "main"]
@@ -455,6 +455,11 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if the README is stale")
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
     args = parser.parse_args(argv)
+    try:
+        require_checkout("The README and the committed references (reference/*.json)")
+    except NotACheckoutError as exc:
+        print(f"divnet-nb: {exc}", file=sys.stderr)
+        return 2
     text = args.readme.read_text()
     new = render(text, load_references(), load_boards(), load_edges(), load_theory(), load_gates())
     if args.check:

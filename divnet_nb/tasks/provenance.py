@@ -14,7 +14,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from ..paths import REPO_ROOT
+from ..paths import REPO_ROOT, checkout_root
 
 __all__ = ["PACKAGES", "environment"]
 
@@ -32,6 +32,8 @@ def _cpu() -> str:
 
 
 def _git(*args) -> str | None:
+    if checkout_root() is None:  # an installed copy has no commit of its own
+        return None
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10
