@@ -2,7 +2,7 @@ r"""DPP edge pruning against its baselines and against node pruning at the same 
 
 On the first hidden layer of the Table 1 networks (d inputs, H units, H' units after it):
 
-* **edge rules** (:mod:`divnet_nb.pruning.edge_rules`: ``dpp``, ``random``, ``magnitude``),
+* **edge rules** (:mod:`divnet_nb.pruning.edge.rules`: ``dpp``, ``random``, ``magnitude``),
   each without and with edge reweighting, keeping k = round(f d) incoming weights of
   every unit for each fraction f of :data:`FRACTIONS`;
 * **node rules** at the matched number of parameters: n = ceil(H (k + H') / (d + H'))
@@ -31,8 +31,8 @@ import numpy as np
 from ..nets.evaluate import error_rate
 from ..nets.sites import site_for
 from ..pruning.apply import prune_layer
-from ..pruning.edges import edge_statistics, reweight_edges, select_edge_masks
-from ..pruning.layer_data import LayerData
+from ..pruning.edge.masks import edge_statistics, reweight_edges, select_edge_masks
+from ..pruning.neuron.layer_data import LayerData
 from ..pruning.registry import get_method
 from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
 from .experiment import fusion_warnings

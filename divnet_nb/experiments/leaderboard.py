@@ -22,8 +22,8 @@ import numpy as np
 
 from ..nets.evaluate import error_rate
 from ..pruning.apply import prune_network, sizes_for_fraction
-from ..pruning.budget import allocate, relative_error_curves
-from ..pruning.layer_data import LayerData
+from ..pruning.neuron.budget import allocate, relative_error_curves
+from ..pruning.neuron.layer_data import LayerData
 from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
 from .reference import environment
 from .sweeps import method_stream
