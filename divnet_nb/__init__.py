@@ -31,6 +31,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "core": [
+            "BETA_NUMERATOR",
+            "DEFAULT_EPS",
             "Eigendecomposition",
             "FusionWarning",
             "GramAccumulator",
@@ -41,6 +43,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "expected_size",
             "fuse",
             "fuse_from_gram",
+            "fuse_to_target",
             "fusion_coefficients",
             "gram",
             "greedy_map",

@@ -16,8 +16,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "evaluate": ["as_tensor", "default_device", "error_rate"],
-        "mlp": ["MLP"],
+        "mlp": ["ACTIVATIONS", "MLP"],
         "table1": ["table1_sizes"],
-        "sites": ["DenseSite", "LayerSite", "as_site", "find_sites", "site_for"],
+        "sites": ["DenseSite", "ELEMENTWISE", "LayerSite", "as_site", "find_sites", "site_for"],
     },
 )
