@@ -1,12 +1,16 @@
 """Public names: the packages' lazy lists, the public face of pruning, the deprecated gates
-module."""
+module, and the cross-references in the package's docstrings."""
 
 from __future__ import annotations
 
 import ast
+import builtins
 import importlib
+import inspect
+import pkgutil
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -186,3 +190,96 @@ def test_the_gates_module_is_deprecated_but_still_works(monkeypatch):
     from divnet_nb.gates.methods import GATE_METHODS
 
     assert GATE_METHODS is prune.GATE_METHODS
+
+
+# --------------------------------------------------------------------------- cross-references
+
+ROLE = re.compile(r":(mod|func|class|meth|data|attr|exc|obj):`([^`]+)`")
+
+
+def _modules() -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        found = pkgutil.walk_packages(divnet_nb.__path__, prefix="divnet_nb.")
+        return ["divnet_nb"] + [i.name for i in found if not i.name.endswith("__main__")]
+
+
+def _documented(names: list[str]) -> dict[str, str]:
+    """Every module, and every object defined in one (with its classes' attributes), by full name."""
+    objects = {}
+    for name in names:
+        objects[name] = "module"
+        for key, value in vars(importlib.import_module(name)).items():
+            if key.startswith("__") or inspect.ismodule(value):
+                continue
+            if (inspect.isclass(value) or inspect.isfunction(value)) and value.__module__ != name:
+                continue  # imported from elsewhere: documented there
+            objects[f"{name}.{key}"] = "object"
+            for base in inspect.getmro(value) if inspect.isclass(value) else ():
+                for attribute in vars(base):
+                    objects.setdefault(f"{name}.{key}.{attribute}", "object")
+    return objects
+
+
+def _importable(path: str) -> bool:
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for part in parts[i:]:
+                obj = getattr(obj, part)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def resolves(module: str, role: str, target: str, objects: dict[str, str]) -> bool:
+    """Whether a reference in ``module``'s docstrings names something, by Sphinx's rules: a
+    ``.name`` target is the module's own, else the one object whose name ends so (a module,
+    for ``:mod:``); any other target is a full name, a builtin, or one of the module's own."""
+    if target.startswith("."):
+        pool = [o for o, kind in objects.items() if role != "mod" or kind == "module"]
+        return f"{module}{target}" in pool or sum(o.endswith(target) for o in pool) == 1
+    return (hasattr(builtins, target) or _importable(target)
+            or _importable(f"{module}.{target}")
+            or any(o.startswith(f"{module}.") and o.endswith(f".{target}") for o in objects))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def documented() -> tuple[list[str], dict[str, str]]:
+    names = _modules()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return names, _documented(names)
+
+
+def test_the_reference_check_finds_a_stale_reference(documented):
+    _, objects = documented
+    gate = "divnet_nb.pruning.gate.modules"
+    assert resolves(gate, "mod", ".formulas", objects)
+    assert resolves(gate, "class", ".gating.UnitGate", objects)
+    assert resolves(gate, "func", "torch.manual_seed", objects)
+    assert not resolves(gate, "mod", ".gate_formulas", objects)
+    assert not resolves(
+        "divnet_nb.pruning.neuron.select", "class", ".statistics.LayerData", objects
+    )
+    assert not resolves(gate, "func", "divnet_nb.pruning.gating.train_gated", objects)
+
+
+def test_every_cross_reference_in_the_docstrings_resolves(documented):
+    names, objects = documented
+    bad = []
+    for name in names:
+        source = inspect.getsource(importlib.import_module(name))
+        for match in ROLE.finditer(source):
+            role, target = match.groups()
+            target = (target.split("<")[-1].rstrip(">") if "<" in target else target).lstrip("~")
+            target = target.removesuffix("()")
+            if not resolves(name, role, target, objects):
+                line = source[: match.start()].count("\n") + 1
+                bad.append(f"{name}:{line} :{role}:`{target}`")
+    assert bad == []
