@@ -292,7 +292,7 @@ def test_the_command_line_refuses_bad_workers_and_seeds(capsys):
 
 def test_the_gated_runs_give_gates_their_own_learning_rate(tiny):
     from divnet_nb.datasets import load_dataset
-    from divnet_nb.pruning.gating import train_gated
+    from divnet_nb.prune import train_gated
     from divnet_nb.training import default_config
 
     digits = load_dataset("digits")

@@ -2,7 +2,7 @@ r"""DPP edge pruning against its baselines and against node pruning at the same 
 
 On the first hidden layer of the Table 1 networks (d inputs, H units, H' units after it):
 
-* **edge rules** (:mod:`divnet_nb.pruning.edge_rules`: ``dpp``, ``random``, ``magnitude``),
+* **edge rules** (:mod:`divnet_nb.pruning.edge.rules`: ``dpp``, ``random``, ``magnitude``),
   each without and with edge reweighting, keeping k = round(f d) incoming weights of
   every unit for each fraction f of :data:`FRACTIONS`;
 * **node rules** at the matched number of parameters: n = ceil(H (k + H') / (d + H'))
@@ -17,7 +17,7 @@ pruning beats the competing methods", is checked on per-network paired differenc
 (:mod:`divnet_nb.verdicts`) against each competitor at each fraction.
 
 Randomness: each (network, rule) has its own generator keyed by the rule's name
-(:func:`~.sweeps.method_stream`), so the plain and reweighted variants are scored on the
+(:func:`~divnet_nb.experiments.settings.method_stream`), so the plain and reweighted variants are scored on the
 same masks (a paired design).
 """
 
@@ -80,8 +80,8 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
     from ..nets.evaluate import error_rate
     from ..nets.sites import site_for
     from ..pruning.apply import prune_layer
-    from ..pruning.edges import edge_statistics
-    from ..pruning.layer_data import LayerData
+    from ..pruning.edge.masks import edge_statistics
+    from ..pruning.neuron.layer_data import LayerData
     from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
     from .experiment import fusion_warnings
 
@@ -122,7 +122,7 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
 def _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar) -> None:
     """Every edge rule, plain and reweighted, at every size (fills ``errors`` and ``seconds``)."""
     from ..nets.evaluate import error_rate
-    from ..pruning.edges import reweight_edges, select_edge_masks
+    from ..pruning.edge.masks import reweight_edges, select_edge_masks
 
     xt, yt = exp.data.x_test, exp.data.y_test
     for method in EDGE_METHODS:

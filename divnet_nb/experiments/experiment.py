@@ -31,8 +31,8 @@ from ..datasets import load_dataset
 from ..nets.evaluate import error_rate
 from ..nets.table1 import table1_sizes
 from ..pruning.apply import apply_pruning, prune_network
-from ..pruning.layer_data import LayerData
-from ..pruning.neurons import select_neurons
+from ..pruning.neuron.layer_data import LayerData
+from ..pruning.neuron.select import select_neurons
 from ..pruning.registry import variants as variants_of
 from ..pruning.statistics import layer_statistics
 from ..tasks.store import ResultStore

@@ -5,7 +5,7 @@ sigmoid, and LeNet-300-100, 784-300-100-10 ReLU, the network of Louizos et al. 2
 each seed and each penalty factor lambda:
 
 * a **gated run** trains the network from scratch with the gates of a registered
-  ``gate`` method on both hidden layers (:func:`~divnet_nb.pruning.gating.train_gated`:
+  ``gate`` method on both hidden layers (:func:`~divnet_nb.pruning.gate.gating.train_gated`:
   Adam, a fixed number of epochs, the gates with their own learning rate), then extracts
   it: a physically smaller network (neuron gates) or a masked one (weight gates);
 * for neuron gates, **post-hoc rules at the same kept neurons per layer** prune a
@@ -330,7 +330,7 @@ def _magnitude(ctx: _Context, net: str, seed: int, counts: list[int], base: str)
 
 def gate_part(ctx: _Context, net: str, method: str, lam: float, seed: int) -> dict:
     """One gated run and its post-hoc comparisons."""
-    from ..pruning.gating import train_gated
+    from ..pruning.gate.gating import train_gated
 
     spec = NETWORKS[net]
     s = ctx.settings
