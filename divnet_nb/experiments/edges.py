@@ -87,17 +87,18 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
 
     model = exp.model(i)
     x, xt, yt = exp.x_kernel, exp.data.x_test, exp.data.y_test
-    site = site_for(model, 0)
+    site = site_for(model, 0)  # the first hidden layer, found once for every call below
     t0 = time.perf_counter()
-    data = edge_statistics(model, 0, x)
+    data = edge_statistics(model, site, x)
     seconds = {"input_gram": time.perf_counter() - t0}
     H, d = data.n_units, data.n_inputs
-    H_next = outgoing_weights(model, 0).shape[1]
+    W = outgoing_weights(model, site)
+    H_next = W.shape[1]
     ks = edge_sizes(d, fractions)
     errors: dict[str, list[float]] = {}
     nodes = [matched_nodes(H, k, d, H_next) for k in ks]
-    first = LayerData(layer_statistics(model, 0, x)).with_inputs(
-        weights=outgoing_weights(model, 0), importance=importance_scores(model, 0)
+    first = LayerData(layer_statistics(model, site, x)).with_inputs(
+        weights=W, importance=importance_scores(model, site)
     )
     with fusion_warnings() as ridged:
         _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar)
@@ -105,7 +106,7 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
             rng = exp._rng(i, 401, method_stream(method))
             t0 = time.perf_counter()
             errors["node " + method] = [
-                error_rate(prune_layer(model, 0, n, method, True, rng, layer_data=first), xt, yt)
+                error_rate(prune_layer(model, site, n, method, True, rng, layer_data=first), xt, yt)
                 for n in nodes
             ]
             seconds["node " + method] = time.perf_counter() - t0
