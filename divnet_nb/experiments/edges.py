@@ -180,18 +180,7 @@ def edge_experiment(exp, fractions=FRACTIONS, *, executor=None, threads=None) ->
     part is computed here and not stored.
     """
     if tuple(fractions) == FRACTIONS:
-        from ..tasks.driver import run_experiment
-        from .experiment import attached
-
-        with attached(exp):
-            return run_experiment(
-                Edges(),
-                exp.settings,
-                store_root=exp._store_root,
-                executor=executor,
-                threads=threads,
-                progress=exp.progress,
-            )
+        return exp.run("edges", executor=executor, threads=threads)
     parts = [edge_part(exp, i, fractions, _bar(exp)) for i in range(exp.settings.instances)]
     return gather_edges(exp.settings, parts, fractions)
 

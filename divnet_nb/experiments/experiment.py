@@ -432,26 +432,29 @@ class Experiment:
         """One row per trained network: epochs, errors, training time."""
         return [self.train_part(i) for i in range(self.settings.instances)]
 
-    def results(self, *, executor=None, threads=None) -> dict:
-        """Everything ``divnet-nb reproduce`` reports, as a JSON-ready dict (the paper's claims included).
-
-        Runs the ``reproduce`` experiment's parts (:class:`~divnet_nb.experiments.reproduce.Reproduce`,
-        found in the experiment registry)
-        in this process with this object's data and networks, or on ``executor``
-        (:mod:`divnet_nb.tasks.executors`); finished parts are kept in the store.
-        """
+    def run(self, experiment: str, *, executor=None, threads: int | None = None) -> dict:
+        """The registered ``experiment`` (``"reproduce"``, ``"leaderboard"``, ``"edges"``) on
+        this object's data and networks: its parts computed in this process, or on
+        ``executor`` (:mod:`divnet_nb.tasks.executors`) with ``threads`` BLAS and torch
+        threads each, and kept in the store."""
         from ..tasks.driver import run_experiment
         from ..tasks.protocol import get_experiment
 
         with attached(self):
-            result = run_experiment(
-                get_experiment("reproduce"),
+            return run_experiment(
+                get_experiment(experiment),
                 self.settings,
                 store_root=self._store_root,
                 executor=executor,
                 threads=threads,
                 progress=self.progress,
             )
+
+    def results(self, *, executor=None, threads=None) -> dict:
+        """Everything ``divnet-nb reproduce`` reports, as a JSON-ready dict (the paper's claims
+        included): the ``reproduce`` experiment (:class:`~divnet_nb.experiments.reproduce.Reproduce`)
+        run by :meth:`run`."""
+        result = self.run("reproduce", executor=executor, threads=threads)
         self._collect(result["fusion_warnings"])
         return result
 

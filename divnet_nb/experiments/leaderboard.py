@@ -159,18 +159,7 @@ def leaderboard(exp, fractions=FRACTIONS, entry_list=None, *, executor=None, thr
     each network's part is computed here and not stored.
     """
     if fractions == FRACTIONS and entry_list is None:
-        from ..tasks.driver import run_experiment
-        from .experiment import attached
-
-        with attached(exp):
-            return run_experiment(
-                Leaderboard(),
-                exp.settings,
-                store_root=exp._store_root,
-                executor=executor,
-                threads=threads,
-                progress=exp.progress,
-            )
+        return exp.run("leaderboard", executor=executor, threads=threads)
     from .sweeps import progress_bar
 
     entry_list = entries() if entry_list is None else entry_list
