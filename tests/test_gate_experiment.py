@@ -17,7 +17,7 @@ from divnet_nb.experiments.gates import (
     kept_weights,
 )
 from divnet_nb.report.gates import best_posthoc, gate_costs, gate_groups, gates_markdown, plot_gates
-from divnet_nb.tasks.executors import LocalProcesses
+from divnet_nb.tasks.executors import LocalProcesses, PartFailed
 
 TINY = {
     "n_train": 1500,
@@ -103,7 +103,7 @@ def test_a_rerun_reads_every_run_from_the_store(tiny, monkeypatch):
     changed = gx.gate_descriptions()
     changed["hard-concrete"][0]["temperature"] = 0.5
     monkeypatch.setattr(gx, "gate_descriptions", lambda: changed)
-    with pytest.raises(AssertionError, match="computed again"):
+    with pytest.raises(PartFailed, match="computed again"):
         gate_experiment(settings, store_root=root / "parts", progress=False)
 
 
