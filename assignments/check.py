@@ -58,6 +58,27 @@ def mutants(assignment: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def solution_lines(folder: Path = HERE / "solutions", shortest: int = 20) -> set[str]:
+    """The telling lines of code of the exercises' solutions (``solutions/notebook_*.py``).
+
+    Docstrings, comments, imports and ``def`` lines are left out; what remains must never
+    appear in a hint, a handout or the website.
+    """
+    lines = set()
+    for path in sorted(Path(folder).glob("notebook_*.py")):
+        in_docstring = False
+        for raw in path.read_text().splitlines():
+            line = raw.strip()
+            if line.count('"""') == 1:
+                in_docstring = not in_docstring
+                continue
+            if in_docstring or line.startswith(("#", "def ", "from ", "import ", '"""')):
+                continue
+            if len(line) >= shortest:
+                lines.add(line)
+    return lines
+
+
 def code_cells(notebook: Path) -> list[str]:
     """The sources of a notebook's code cells, otter's own cells (set-up, checks) left out."""
     import nbformat
