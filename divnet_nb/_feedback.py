@@ -34,6 +34,11 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
+def _of(score: float, possible: float) -> str:
+    """'3 of 4 points', '1 of 1 point'."""
+    return f"{score:g} of {possible:g} point{'' if possible == 1 else 's'}"
+
+
 def case_line(result) -> str:
     """One line (and, for a failed public test, its trace) for one test case's result."""
     case = result.test_case
@@ -66,14 +71,13 @@ def summary(test_file, public_only: bool = False) -> str:
             points = sum(r.test_case.points for r in hidden)
             verb = "is" if len(hidden) == 1 else "are"
             head += (
-                f"; {_tests(len(hidden), 'hidden')} ({_points(points)} of "
-                f"{_points(test_file.possible)} points) {verb} graded separately, and shown when "
-                "grades are published"
+                f"; {_tests(len(hidden), 'hidden')} ({_of(points, test_file.possible)}) {verb} "
+                "graded separately, and shown when grades are published"
             )
         failed = [case_line(r) for r in public if not r.passed]
         return "\n".join([head + "."] + failed)
     score, possible = test_file.score, test_file.possible
-    head = f"{name}: {_points(score)} of {_points(possible)} points"
+    head = f"{name}: {_of(score, possible)}"
     if results and all(r.passed for r in results):
         return f"{head}; all {_tests(len(results))} passed ({len(public)} public, {len(hidden)} hidden)."
     passed = sum(r.passed for r in results)

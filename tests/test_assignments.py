@@ -29,7 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "assignments"
 sys.path.insert(0, str(ROOT))
 from build import autograder_zip, build, masters  # noqa: E402
-from check import mutants  # noqa: E402
+from check import mutants, solution_lines  # noqa: E402
 from grade import grade_folder  # noqa: E402
 
 pytestmark = pytest.mark.assignments
@@ -149,6 +149,15 @@ def test_no_solution_survives_in_the_student_version(built, name):
                    "failure_message"):  # fmt: skip
         assert marker not in student, marker
     assert "NotImplementedError" in student and "grader.check(" in student
+
+
+def test_no_exercise_solution_reaches_a_handout(built):
+    lines = solution_lines()
+    assert len(lines) > 100
+    for name, folder in built.items():
+        handout = (folder / "student" / f"{name}.ipynb").read_text()
+        leaked = [line for line in lines if line in handout]
+        assert not leaked, f"{name}: the handout holds solution lines {leaked[:3]}"
 
 
 def _count(values) -> str:
