@@ -35,7 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from build import DIST, autograder_zip  # noqa: E402
+from build import DIST, autograder_zip, masters  # noqa: E402
 
 #: Cells that otter adds to a notebook (its set-up and its checks): neither solution nor submission.
 OTTER_CELL_MARKERS = ("import otter", "grader.check", "grader.export", "otter.Notebook")
@@ -58,11 +58,26 @@ def mutants(assignment: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def public_lines() -> set[str]:
+    """Lines of code anyone can read: the notebooks' code cells and the masters' given code."""
+    import nbformat
+
+    found = set()
+    sources = sorted((HERE.parent / "notebooks").glob("[0-9]*.ipynb")) + list(masters())
+    for path in sources:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and "BEGIN SOLUTION" not in cell.source:
+                if "BEGIN TEST CONFIG" not in cell.source:
+                    found |= {line.strip() for line in cell.source.splitlines()}
+    return found
+
+
 def solution_lines(folder: Path = HERE / "solutions", shortest: int = 20) -> set[str]:
     """The telling lines of code of the exercises' solutions (``solutions/notebook_*.py``).
 
-    Docstrings, comments, imports and ``def`` lines are left out; what remains must never
-    appear in a hint, a handout or the website.
+    Docstrings, comments, imports, ``def`` lines and lines that the notebooks or the masters
+    show anyway (:func:`public_lines`) are left out; what remains must never appear in a hint,
+    a handout or the website.
     """
     lines = set()
     for path in sorted(Path(folder).glob("notebook_*.py")):
@@ -76,7 +91,7 @@ def solution_lines(folder: Path = HERE / "solutions", shortest: int = 20) -> set
                 continue
             if len(line) >= shortest:
                 lines.add(line)
-    return lines
+    return lines - public_lines()
 
 
 def code_cells(notebook: Path) -> list[str]:
