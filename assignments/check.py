@@ -58,25 +58,27 @@ def mutants(assignment: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def public_lines() -> set[str]:
-    """Lines of code anyone can read: the notebooks' code cells and the masters' given code."""
+def public_text() -> str:
+    """Code anyone can read, as one text: the README, the package, the notebooks' code cells
+    and the masters' given code (not their solutions or hidden tests)."""
     import nbformat
 
-    found = set()
+    parts = [(HERE.parent / "README.md").read_text()]
+    parts += [path.read_text() for path in sorted((HERE.parent / "divnet_nb").rglob("*.py"))]
     sources = sorted((HERE.parent / "notebooks").glob("[0-9]*.ipynb")) + list(masters())
     for path in sources:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code" and "BEGIN SOLUTION" not in cell.source:
                 if "BEGIN TEST CONFIG" not in cell.source:
-                    found |= {line.strip() for line in cell.source.splitlines()}
-    return found
+                    parts.append(cell.source)
+    return "\n".join(parts)
 
 
 def solution_lines(folder: Path = HERE / "solutions", shortest: int = 20) -> set[str]:
     """The telling lines of code of the exercises' solutions (``solutions/notebook_*.py``).
 
-    Docstrings, comments, imports, ``def`` lines and lines that the notebooks or the masters
-    show anyway (:func:`public_lines`) are left out; what remains must never appear in a hint,
+    Docstrings, comments, imports, ``def`` lines and lines that the README, the package, the
+    notebooks or the masters show anyway (:func:`public_text`) are left out; what remains must never appear in a hint,
     a handout or the website.
     """
     lines = set()
@@ -91,7 +93,8 @@ def solution_lines(folder: Path = HERE / "solutions", shortest: int = 20) -> set
                 continue
             if len(line) >= shortest:
                 lines.add(line)
-    return lines - public_lines()
+    public = public_text()
+    return {line for line in lines if line not in public}
 
 
 def code_cells(notebook: Path) -> list[str]:
