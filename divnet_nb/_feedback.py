@@ -49,9 +49,32 @@ def case_line(result) -> str:
         return line
     if case.hidden:
         return f"{line}. Checked: {case.failure_message or UNDESCRIBED}"
-    trace = (result.message or "").replace("❌ Test case failed", "").strip()
     what = f". Checked: {case.failure_message}" if case.failure_message else ""
-    return f"{line}{what}\n" + "\n".join("    " + t for t in trace.splitlines())
+    return f"{line}{what}\n" + "\n".join("    " + t for t in first_failure(result.message or ""))
+
+
+def first_failure(report: str) -> list[str]:
+    """The failing line of a public test and what it raised, from otter's doctest report.
+
+    The whole report lists every line tried; a student needs the first line that failed and
+    its error (later lines usually fail only because of it). Falls back to the report.
+    """
+    lines = report.replace("❌ Test case failed", "").strip().splitlines()
+    try:
+        start = next(i for i, t in enumerate(lines) if t.strip() == "Failed example:")
+    except StopIteration:
+        return lines
+    code, rest = [], lines[start + 1 :]
+    while rest and rest[0].strip() not in ("Exception raised:", "Expected:", "Expected nothing"):
+        code.append(rest.pop(0).strip())
+    if rest and rest[0].strip() == "Exception raised:":
+        traceback = []
+        for t in rest[1:]:
+            if not t.startswith("    "):  # the traceback is indented; the next report is not
+                break
+            traceback.append(t.strip())
+        return [f"failed: {' '.join(code)}", f"raised: {traceback[-1] if traceback else '?'}"]
+    return [f"failed: {' '.join(code)}"] + [t.strip() for t in rest[:4]]
 
 
 def _tests(n: int, kind: str = "") -> str:

@@ -294,6 +294,14 @@ def test_the_feedback_plugin_rewrites_otters_summaries():
     test_file.run({"f": lambda x: 2 * x if x == 1 else 42})
     assert "all 2 tests passed" in test_file.summary()
 
+    def unwritten(x):
+        raise NotImplementedError("write f")
+
+    test_file.run({"f": unwritten})  # a failing public test: its first failing line and error only
+    report = test_file.summary(public_only=True)
+    assert "failed: assert f(1) == 2" in report and "raised: NotImplementedError: write f" in report
+    assert "Trying:" not in report and "Traceback" not in report
+
 
 def test_the_autograder_zip_carries_what_gradescope_needs(tmp_path):
     """A zip built with the wheel: the wheel itself, and a pip section that installs it and otter."""
