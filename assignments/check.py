@@ -148,7 +148,7 @@ def _grade(tests: list[Path], ns: dict) -> dict[str, list[float]]:
 
 def check(assignment: str, dist: Path = DIST) -> dict:
     """Grade the solutions, the handout and each mutant of one built assignment (module notes)."""
-    folder = Path(dist) / assignment
+    folder = Path(dist).resolve() / assignment  # before the chdir below
     report: dict = {"mutants": {}}
     with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
         with zipfile.ZipFile(autograder_zip(folder)) as z:
