@@ -20,7 +20,8 @@ test-fast`` runs what has none; ``make test`` runs everything.
 * the longest lanes are handed out first, so that no worker is left with a long test at
   the end (:func:`pytest_collection_modifyitems`);
 * trained networks are shared through the network cache, whose training lock makes a
-  worker wait for a network the other one is training instead of training it again;
+  worker wait for a network the other one is training instead of training it again, and
+  Numba's cache of compiled kernels is written by one worker at a time;
 * a test must leave the environment and the method and experiment registries as it found
   them (:func:`traces_left`): a worker runs many tests in one process.
 """
@@ -62,11 +63,35 @@ LANE_ORDER = ("reproduction", "assignments", "docs", "cluster", "slow")
 _serial = {}  # the libraries' own thread counts, before the limits
 
 
+def _lock_numba_cache_writes() -> None:
+    """Make Numba's cache writes of one kernel one at a time across processes.
+
+    Numba writes a kernel's index and its data files atomically, but each separately: two
+    processes compiling two signatures of one kernel at the same time can both take data
+    file 1, and the index may then name the other signature's code. A lock on the index
+    around Numba's save (:class:`numba.core.caching.IndexDataCacheFile`) prevents that.
+    """
+    from filelock import FileLock
+    from numba.core import caching
+
+    save = getattr(caching.IndexDataCacheFile, "save", None)
+    if save is None or getattr(save, "locked", False):
+        return
+
+    def locked_save(self, key, data):
+        with FileLock(f"{self._index_path}.lock"):
+            return save(self, key, data)
+
+    locked_save.locked = True
+    caching.IndexDataCacheFile.save = locked_save
+
+
 def pytest_configure(config):
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # coverage measures this worker (``patch = ["subprocess"]``), not the processes
         # its tests start, as in a serial run
         os.environ.pop("COVERAGE_PROCESS_CONFIG", None)
+        _lock_numba_cache_writes()
     if THREADS is None:
         return
     import scipy.linalg  # noqa: F401 - load the BLAS libraries that the limits apply to
