@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_edges.py
 	$(PY) benchmarks/bench_online.py
 	$(PY) benchmarks/bench_gates.py
+	$(PY) benchmarks/bench_tasks.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check divnet_nb tests benchmarks assignments docs

@@ -28,8 +28,7 @@ from _timing import best_time  # benchmarks/ is on sys.path when run as a script
 from divnet_nb.datasets import DatasetNotFoundError, load_dataset
 from divnet_nb.experiments.gates import NETWORKS
 from divnet_nb.nets import MLP
-from divnet_nb.pruning.apply import prune_network
-from divnet_nb.pruning.gating import wrap_with_gates
+from divnet_nb.prune import prune_network, wrap_with_gates
 from divnet_nb.training import default_config
 from divnet_nb.training.loop import fit
 

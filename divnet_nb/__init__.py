@@ -13,7 +13,8 @@ them::
   prunable layers of a model, described as data);
 * :mod:`divnet_nb.training` - the training loop (with a penalty hook) and its cache;
 * :mod:`divnet_nb.pruning` - the method registry and every pruning family;
-  :mod:`divnet_nb.prune` is its short public face (``prune_layer``, ``prune_network``);
+  :mod:`divnet_nb.prune` is its public face (``prune_layer``, ``prune_network``,
+  ``prune_edges``, ``train_gated`` and every other name a user calls);
 * :mod:`divnet_nb.experiments`, :mod:`divnet_nb.report` - the paper's experiments and
   what they write.
 
@@ -30,6 +31,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "core": [
+            "BETA_NUMERATOR",
+            "DEFAULT_EPS",
             "Eigendecomposition",
             "FusionWarning",
             "GramAccumulator",
@@ -40,6 +43,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "expected_size",
             "fuse",
             "fuse_from_gram",
+            "fuse_to_target",
             "fusion_coefficients",
             "gram",
             "greedy_map",

@@ -17,7 +17,7 @@ from divnet_nb.experiments.gates import (
     kept_weights,
 )
 from divnet_nb.report.gates import best_posthoc, gate_costs, gate_groups, gates_markdown, plot_gates
-from divnet_nb.tasks.executors import LocalProcesses
+from divnet_nb.tasks.executors import LocalProcesses, PartFailed
 
 TINY = {
     "n_train": 1500,
@@ -103,7 +103,7 @@ def test_a_rerun_reads_every_run_from_the_store(tiny, monkeypatch):
     changed = gx.gate_descriptions()
     changed["hard-concrete"][0]["temperature"] = 0.5
     monkeypatch.setattr(gx, "gate_descriptions", lambda: changed)
-    with pytest.raises(AssertionError, match="computed again"):
+    with pytest.raises(PartFailed, match="computed again"):
         gate_experiment(settings, store_root=root / "parts", progress=False)
 
 
@@ -292,7 +292,7 @@ def test_the_command_line_refuses_bad_workers_and_seeds(capsys):
 
 def test_the_gated_runs_give_gates_their_own_learning_rate(tiny):
     from divnet_nb.datasets import load_dataset
-    from divnet_nb.pruning.gating import train_gated
+    from divnet_nb.prune import train_gated
     from divnet_nb.training import default_config
 
     digits = load_dataset("digits")

@@ -18,25 +18,25 @@ import pytest
 import torch
 
 from divnet_nb.datasets import load_dataset
-from divnet_nb.gates import (
+from divnet_nb.nets.mlp import MLP
+from divnet_nb.prune import (
+    GATE_METHODS,
     LOG_ALPHA_RANGE,
     DiffPruneUnitGate,
     DiffPruneWeightGate,
     HardConcreteUnitGate,
     HardConcreteWeightGate,
+    count_parameters,
     diffprune_gate,
     diffprune_surrogate,
     diffprune_thresholds,
+    get_method,
     hard_concrete_prob_nonzero,
     hard_concrete_sample,
     hard_concrete_test_gate,
     train_gated,
     wrap_with_gates,
 )
-from divnet_nb.gates.methods import GATE_METHODS
-from divnet_nb.nets.mlp import MLP
-from divnet_nb.pruning.edges import count_parameters
-from divnet_nb.pruning.registry import get_method
 from divnet_nb.training import default_config
 
 B, G, Z = 2.0 / 3.0, -0.1, 1.1
@@ -375,7 +375,7 @@ def test_the_methods_are_registered_with_honest_labels():
         "DiffPrune-style (reconstructed from the abstract)" in get_method("diffprune", "gate").label
     )
     assert "noise" in get_method("diffprune-weights", "gate").options
-    code = "import sys, divnet_nb.gates; print('torch' in sys.modules)"
+    code = "import sys, divnet_nb.prune; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # registering the names needs no torch
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +110,36 @@ def test_modules_are_a_few_hundred_lines(name):
 def test_the_stages_are_subpackages():
     for sub in ("core", "datasets", "nets", "pruning", "training", "experiments", "report"):
         assert (PACKAGE / sub / "__init__.py").is_file(), sub
+
+
+def _lint_imports(root) -> subprocess.CompletedProcess:
+    """import-linter's contract of pyproject.toml, on the package found under ``root``."""
+    env = dict(os.environ, PYTHONPATH=str(root))
+    config = PACKAGE.parent / "pyproject.toml"
+    linter = Path(sys.executable).parent / "lint-imports"
+    return subprocess.run(
+        [str(linter), "--config", str(config), "--no-cache"],
+        capture_output=True, text=True, env=env, cwd=root,
+    )  # fmt: skip
+
+
+def test_the_import_layers_are_kept():
+    out = _lint_imports(PACKAGE.parent)
+    assert out.returncode == 0 and "1 kept, 0 broken" in out.stdout, out.stdout + out.stderr
+
+
+def test_the_import_layers_catch_a_stage_that_reaches_up(tmp_path):
+    """The two imports the layers were made to forbid: theory reaching up into report (for the
+    figure style) and sideways into experiments (for the verdict statistics)."""
+    copy = tmp_path / "divnet_nb"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, line in (
+        ("experiment.py", "from ..report.figures import STYLE  # noqa\n"),
+        ("claims.py", "from ..experiments.claims import check_claims  # noqa\n"),
+    ):
+        path = copy / "theory" / name
+        path.write_text(line + path.read_text())
+    out = _lint_imports(tmp_path)
+    assert out.returncode == 1 and "BROKEN" in out.stdout, out.stdout + out.stderr
+    assert "divnet_nb.theory.experiment -> divnet_nb.report.figures" in out.stdout
+    assert "divnet_nb.theory.claims -> divnet_nb.experiments.claims" in out.stdout

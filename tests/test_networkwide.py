@@ -23,7 +23,7 @@ from divnet_nb.pruning import (
     prune_network,
     relative_error_curves,
 )
-from divnet_nb.report.leaderboard import summarise
+from divnet_nb.report.leaderboard import leaderboard_markdown
 
 
 def test_fusion_towards_a_target_is_least_squares_and_reduces_to_eq4(rng):
@@ -113,7 +113,7 @@ def test_the_leaderboard_scores_every_entry_on_the_same_networks(tmp_path):
             :, board["fractions"].index(c["fraction"])
         ]
         assert c["mean"] == pytest.approx(d.mean())
-    text = summarise(board, {"importance": "importance", "greedy-ls": "greedy on E(S)",
+    text = leaderboard_markdown(board, {"importance": "importance", "greedy-ls": "greedy on E(S)",
                              "dpp": "DivNet", "swap": "swaps"})  # fmt: skip
     assert "greedy on E(S) + fusion (allocated, original)" in text and "| 10% |" in text
     assert "swaps + fusion (allocated, original) | DivNet |" in text
@@ -141,7 +141,7 @@ def test_leaderboard_comparisons_and_summary_on_a_known_board():
     assert c["interval"] == pytest.approx([d.mean() - half, d.mean() + half])
     assert c["verdict"] == "holds"
     assert found[0.5, "importance"]["verdict"].startswith("not resolved")  # 0, +0.01, -0.01
-    text = summarise(board, {"greedy-ls": "greedy"})
+    text = leaderboard_markdown(board, {"greedy-ls": "greedy"})
     # the best mean at 10 %, in bold, std with ddof = 1
     assert "| greedy + fusion | **0.0850** ± 0.0050 |" in text
     assert "4 of them, no correction for multiplicity" in text

@@ -21,8 +21,13 @@ from divnet_nb.core.objective import (
     swap_search,
 )
 from divnet_nb.nets import MLP
-from divnet_nb.pruning import LayerData, apply_pruning, layer_statistics, select_neurons
-from divnet_nb.pruning.rules import quality_diversity_kernel
+from divnet_nb.pruning import (
+    LayerData,
+    apply_pruning,
+    layer_statistics,
+    quality_diversity_kernel,
+    select_neurons,
+)
 
 
 def layer(rng, n_samples=60, n=9, m=4):

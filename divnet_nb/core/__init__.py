@@ -10,6 +10,7 @@
 * :mod:`~divnet_nb.core.fuse` - fusing removed neurons into kept ones (eqs. 3-4);
 * :mod:`~divnet_nb.core.objective` - the fusion objective E(S) and greedy, backward,
   swap and pivoted-Cholesky selections on it;
+* :mod:`~divnet_nb.core.constants` - the paper's kernel constants (beta's numerator, eps);
 * ``_config`` (the Numba flags, in one place) and ``_validate`` (input checks shared
   by every public function).
 
@@ -36,7 +37,14 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "scale_to_size",
             "scaling_factor",
         ],
-        "fuse": ["FusionWarning", "fuse", "fuse_from_gram", "fusion_coefficients"],
+        "fuse": [
+            "FusionWarning",
+            "fuse",
+            "fuse_from_gram",
+            "fuse_to_target",
+            "fusion_coefficients",
+        ],
+        "constants": ["BETA_NUMERATOR", "DEFAULT_EPS"],
         "kernel": ["GramAccumulator", "default_beta", "gram", "rbf_kernel", "rbf_kernel_from_gram"],
         "sample": [
             "best_of",

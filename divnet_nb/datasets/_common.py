@@ -73,12 +73,12 @@ class DatasetNotFoundError(FileNotFoundError):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Dataset:
-    """One dataset, split, flattened and scaled; returned by :func:`load_dataset`.
+    """One dataset, split, flattened and scaled, from :func:`~divnet_nb.datasets.load_dataset`.
 
     Attributes
     ----------
     name : str
-        One of :data:`DATASETS`.
+        One of :data:`~divnet_nb.datasets.DATASETS`.
     x_train, x_test : numpy.ndarray
         float32, shape ``(n, n_features)``: images flattened in C order
         (``image_shape``; HWC for CIFAR-10), scaled to [0, 1].

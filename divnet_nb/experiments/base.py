@@ -4,7 +4,7 @@
 dataset (:class:`~divnet_nb.experiments.settings.Settings`): their first phase trains
 (or loads) network ``i`` as part ``train-net<i>``, whose result is its checkpoint in the
 network cache and its row of the instance table; their store is named by the settings,
-the networks' cache keys and the package version (:meth:`Experiment.identity`); and
+the networks' cache keys and the package version (:meth:`~divnet_nb.experiments.experiment.Experiment.identity`); and
 their parts run on an :class:`~divnet_nb.experiments.experiment.Experiment` of the
 settings (:func:`~divnet_nb.experiments.experiment.context`). No torch at import.
 """

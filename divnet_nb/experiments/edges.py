@@ -2,7 +2,7 @@ r"""DPP edge pruning against its baselines and against node pruning at the same 
 
 On the first hidden layer of the Table 1 networks (d inputs, H units, H' units after it):
 
-* **edge rules** (:mod:`divnet_nb.pruning.edge_rules`: ``dpp``, ``random``, ``magnitude``),
+* **edge rules** (:mod:`divnet_nb.pruning.edge.rules`: ``dpp``, ``random``, ``magnitude``),
   each without and with edge reweighting, keeping k = round(f d) incoming weights of
   every unit for each fraction f of :data:`FRACTIONS`;
 * **node rules** at the matched number of parameters: n = ceil(H (k + H') / (d + H'))
@@ -17,7 +17,7 @@ pruning beats the competing methods", is checked on per-network paired differenc
 (:mod:`divnet_nb.verdicts`) against each competitor at each fraction.
 
 Randomness: each (network, rule) has its own generator keyed by the rule's name
-(:func:`~.sweeps.method_stream`), so the plain and reweighted variants are scored on the
+(:func:`~divnet_nb.experiments.settings.method_stream`), so the plain and reweighted variants are scored on the
 same masks (a paired design).
 """
 
@@ -80,24 +80,25 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
     from ..nets.evaluate import error_rate
     from ..nets.sites import site_for
     from ..pruning.apply import prune_layer
-    from ..pruning.edges import edge_statistics
-    from ..pruning.layer_data import LayerData
+    from ..pruning.edge.masks import edge_statistics
+    from ..pruning.neuron.layer_data import LayerData
     from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
     from .experiment import fusion_warnings
 
     model = exp.model(i)
     x, xt, yt = exp.x_kernel, exp.data.x_test, exp.data.y_test
-    site = site_for(model, 0)
+    site = site_for(model, 0)  # the first hidden layer, found once for every call below
     t0 = time.perf_counter()
-    data = edge_statistics(model, 0, x)
+    data = edge_statistics(model, site, x)
     seconds = {"input_gram": time.perf_counter() - t0}
     H, d = data.n_units, data.n_inputs
-    H_next = outgoing_weights(model, 0).shape[1]
+    W = outgoing_weights(model, site)
+    H_next = W.shape[1]
     ks = edge_sizes(d, fractions)
     errors: dict[str, list[float]] = {}
     nodes = [matched_nodes(H, k, d, H_next) for k in ks]
-    first = LayerData(layer_statistics(model, 0, x)).with_inputs(
-        weights=outgoing_weights(model, 0), importance=importance_scores(model, 0)
+    first = LayerData(layer_statistics(model, site, x)).with_inputs(
+        weights=W, importance=importance_scores(model, site)
     )
     with fusion_warnings() as ridged:
         _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar)
@@ -105,7 +106,7 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
             rng = exp._rng(i, 401, method_stream(method))
             t0 = time.perf_counter()
             errors["node " + method] = [
-                error_rate(prune_layer(model, 0, n, method, True, rng, layer_data=first), xt, yt)
+                error_rate(prune_layer(model, site, n, method, True, rng, layer_data=first), xt, yt)
                 for n in nodes
             ]
             seconds["node " + method] = time.perf_counter() - t0
@@ -122,7 +123,7 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
 def _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar) -> None:
     """Every edge rule, plain and reweighted, at every size (fills ``errors`` and ``seconds``)."""
     from ..nets.evaluate import error_rate
-    from ..pruning.edges import reweight_edges, select_edge_masks
+    from ..pruning.edge.masks import reweight_edges, select_edge_masks
 
     xt, yt = exp.data.x_test, exp.data.y_test
     for method in EDGE_METHODS:
@@ -179,18 +180,7 @@ def edge_experiment(exp, fractions=FRACTIONS, *, executor=None, threads=None) ->
     part is computed here and not stored.
     """
     if tuple(fractions) == FRACTIONS:
-        from ..tasks.driver import run_experiment
-        from .experiment import attached
-
-        with attached(exp):
-            return run_experiment(
-                Edges(),
-                exp.settings,
-                store_root=exp._store_root,
-                executor=executor,
-                threads=threads,
-                progress=exp.progress,
-            )
+        return exp.run("edges", executor=executor, threads=threads)
     parts = [edge_part(exp, i, fractions, _bar(exp)) for i in range(exp.settings.instances)]
     return gather_edges(exp.settings, parts, fractions)
 

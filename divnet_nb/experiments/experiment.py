@@ -15,12 +15,10 @@ can be recomputed alone and does not depend on the order of the loops.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import sys
 import time
 import warnings
-import weakref
 
 import numpy as np
 
@@ -31,10 +29,11 @@ from ..datasets import load_dataset
 from ..nets.evaluate import error_rate
 from ..nets.table1 import table1_sizes
 from ..pruning.apply import apply_pruning, prune_network
-from ..pruning.layer_data import LayerData
-from ..pruning.neurons import select_neurons
+from ..pruning.neuron.layer_data import LayerData
+from ..pruning.neuron.select import select_neurons
 from ..pruning.registry import variants as variants_of
 from ..pruning.statistics import layer_statistics
+from ..tasks.contexts import Contexts
 from ..tasks.store import ResultStore
 from ..training.cache import checkpoint_path, load_or_train, train_instances
 from .settings import Settings, kernel_subset, settings_for
@@ -432,63 +431,48 @@ class Experiment:
         """One row per trained network: epochs, errors, training time."""
         return [self.train_part(i) for i in range(self.settings.instances)]
 
-    def results(self, *, executor=None, threads=None) -> dict:
-        """Everything ``divnet-nb reproduce`` reports, as a JSON-ready dict (the paper's claims included).
-
-        Runs the ``reproduce`` experiment's parts (:class:`~divnet_nb.experiments.reproduce.Reproduce`,
-        found in the experiment registry)
-        in this process with this object's data and networks, or on ``executor``
-        (:mod:`divnet_nb.tasks.executors`); finished parts are kept in the store.
-        """
+    def run(self, experiment: str, *, executor=None, threads: int | None = None) -> dict:
+        """The registered ``experiment`` (``"reproduce"``, ``"leaderboard"``, ``"edges"``) on
+        this object's data and networks: its parts computed in this process, or on
+        ``executor`` (:mod:`divnet_nb.tasks.executors`) with ``threads`` BLAS and torch
+        threads each, and kept in the store."""
         from ..tasks.driver import run_experiment
         from ..tasks.protocol import get_experiment
 
         with attached(self):
-            result = run_experiment(
-                get_experiment("reproduce"),
+            return run_experiment(
+                get_experiment(experiment),
                 self.settings,
                 store_root=self._store_root,
                 executor=executor,
                 threads=threads,
                 progress=self.progress,
             )
+
+    def results(self, *, executor=None, threads=None) -> dict:
+        """Everything ``divnet-nb reproduce`` reports, as a JSON-ready dict (the paper's claims
+        included): the ``reproduce`` experiment (:class:`~divnet_nb.experiments.reproduce.Reproduce`)
+        run by :meth:`run`."""
+        result = self.run("reproduce", executor=executor, threads=threads)
         self._collect(result["fusion_warnings"])
         return result
 
 
-#: Contexts of this process: those a caller made and attached (weakly held), and those a
-#: worker made for the parts it was sent (the last two kept).
-_ATTACHED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_MADE: collections.OrderedDict = collections.OrderedDict()
+#: The contexts of this process: one a caller attached, or one made here for a worker's parts
+#: (quiet, refusing to train: the training parts have put the networks in the cache).
+_CONTEXTS = Contexts(
+    lambda settings: Experiment(settings.dataset, settings, progress=False, require_cached=True)
+)
 
 
-@contextlib.contextmanager
 def attached(exp: Experiment):
     """Parts computed in this process inside the block use ``exp`` (its data and networks)."""
-    before = _ATTACHED.get(exp.settings)
-    _ATTACHED[exp.settings] = exp
-    try:
-        yield exp
-    finally:
-        if before is None:
-            _ATTACHED.pop(exp.settings, None)
-        else:
-            _ATTACHED[exp.settings] = before
+    return _CONTEXTS.attached(exp, exp.settings)
 
 
 def context(settings: Settings) -> Experiment:
-    """The :class:`Experiment` of ``settings`` in this process: an attached one, else one made
-    here (quiet, refusing to train: the training parts have put the networks in the cache)."""
-    exp = _ATTACHED.get(settings)
-    if exp is not None:
-        return exp
-    exp = _MADE.pop(settings, None) or Experiment(
-        settings.dataset, settings, progress=False, require_cached=True
-    )
-    _MADE[settings] = exp
-    while len(_MADE) > 2:
-        _MADE.popitem(last=False)
-    return exp
+    """The :class:`Experiment` of ``settings`` in this process: an attached one, else one made here."""
+    return _CONTEXTS.get(settings)
 
 
 def reproduce(

@@ -86,8 +86,8 @@ def leaderboard_part(exp, i: int, fractions=FRACTIONS, entry_list=None, progress
     from ..core.objective import fusion_error
     from ..nets.evaluate import error_rate
     from ..pruning.apply import prune_network, sizes_for_fraction
-    from ..pruning.budget import allocate, relative_error_curves
-    from ..pruning.layer_data import LayerData
+    from ..pruning.neuron.budget import allocate, relative_error_curves
+    from ..pruning.neuron.layer_data import LayerData
     from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
 
     entry_list = entries() if entry_list is None else entry_list
@@ -159,18 +159,7 @@ def leaderboard(exp, fractions=FRACTIONS, entry_list=None, *, executor=None, thr
     each network's part is computed here and not stored.
     """
     if fractions == FRACTIONS and entry_list is None:
-        from ..tasks.driver import run_experiment
-        from .experiment import attached
-
-        with attached(exp):
-            return run_experiment(
-                Leaderboard(),
-                exp.settings,
-                store_root=exp._store_root,
-                executor=executor,
-                threads=threads,
-                progress=exp.progress,
-            )
+        return exp.run("leaderboard", executor=executor, threads=threads)
     from .sweeps import progress_bar
 
     entry_list = entries() if entry_list is None else entry_list
@@ -281,7 +270,7 @@ def fusion_options(
     """
     from ..nets.evaluate import error_rate
     from ..pruning.apply import prune_network
-    from ..pruning.layer_data import LayerData
+    from ..pruning.neuron.layer_data import LayerData
     from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
     from .sweeps import progress_bar
 

@@ -16,8 +16,8 @@ from tqdm import tqdm
 
 from ..nets.evaluate import error_rate
 from ..pruning.apply import apply_pruning
-from ..pruning.layer_data import LayerData
-from ..pruning.neurons import select_neurons
+from ..pruning.neuron.layer_data import LayerData
+from ..pruning.neuron.select import select_neurons
 from ..pruning.registry import get_method, variants
 from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
 from .settings import method_stream

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..nets.evaluate import error_rate
 from ..pruning.apply import prune_network
-from ..pruning.layer_data import LayerData
+from ..pruning.neuron.layer_data import LayerData
 from ..pruning.registry import variants as default_variants
 from ..pruning.statistics import layer_statistics
 from .sweeps import method_stream, progress_bar

@@ -1,8 +1,9 @@
 """Networks: the Table 1 MLPs, their error rates, and their prunable layers (sites).
 
 * :mod:`.mlp` - :class:`MLP` (sigmoid hidden layers, logits out) and :func:`table1_sizes`;
-* :mod:`.sites` - :class:`LayerSite`: a producer -> activation -> consumer triple that
-  every pruning family reads activations through and shrinks or masks through;
+* :mod:`.sites` - :class:`~.sites.LayerSite`: a producer -> activation -> consumer triple
+  that every pruning family reads activations through and shrinks or masks through; found
+  once (:func:`~.sites.find_sites`) and handed on (:func:`~.sites.as_site`);
 * :mod:`.evaluate` - :func:`error_rate`, the one measurement every experiment reports;
 * :mod:`.table1` - :func:`table1_sizes` (no torch: the command line checks sizes with it).
 
@@ -15,8 +16,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "evaluate": ["as_tensor", "default_device", "error_rate"],
-        "mlp": ["MLP"],
+        "mlp": ["ACTIVATIONS", "MLP"],
         "table1": ["table1_sizes"],
-        "sites": ["DenseSite", "LayerSite", "find_sites", "site_for"],
+        "sites": ["DenseSite", "ELEMENTWISE", "LayerSite", "as_site", "find_sites", "site_for"],
     },
 )

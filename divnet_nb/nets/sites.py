@@ -25,6 +25,11 @@ pruning family goes through this interface and never indexes a model itself:
 elementwise activation works). :func:`find_sites` walks an :class:`torch.nn.Sequential`
 once and returns one site per hidden layer, and :func:`site_for` checks a layer index.
 
+Sites are data: find them once and pass them on. Every pruning function takes a layer
+as a hidden-layer index or as its site, and :func:`as_site` turns either into a site at
+the entry (an index costs one walk of the model; a site is only checked against the
+model, :meth:`LayerSite.check`), so nothing below the entry walks the model again.
+
 Design note: convolutional sites
 --------------------------------
 The interface is what the pruning code needs from any producer/consumer pair, so new
@@ -59,7 +64,7 @@ from torch.nn.utils import prune as torch_prune
 from ..core._validate import as_index_set, is_int
 from .evaluate import as_tensor
 
-__all__ = ["LayerSite", "DenseSite", "find_sites", "site_for", "ELEMENTWISE"]
+__all__ = ["LayerSite", "DenseSite", "find_sites", "site_for", "as_site", "ELEMENTWISE"]
 
 #: Activation modules that act on each unit alone (so a unit can be removed by itself).
 ELEMENTWISE = (
@@ -93,6 +98,10 @@ class LayerSite(abc.ABC):
 
     #: Hidden-layer number (0 for the first hidden layer).
     layer: int
+
+    @abc.abstractmethod
+    def check(self, model: nn.Module) -> None:
+        """A one-line ValueError unless ``model`` has this site's layer (no walk of the model)."""
 
     @abc.abstractmethod
     def width(self, model: nn.Module) -> int: ...
@@ -171,6 +180,21 @@ class DenseSite(LayerSite):
     def _linears(self, model) -> tuple[nn.Linear, nn.Linear]:
         modules = _modules(model)
         return modules[self.producer], modules[self.consumer]
+
+    def check(self, model) -> None:
+        """A ValueError unless ``model`` is sequential with ``Linear -> activation -> Linear`` here."""
+        modules = _modules(model) if isinstance(model, nn.Sequential) else []
+        fits = (
+            len(modules) > self.consumer
+            and isinstance(modules[self.producer], nn.Linear)
+            and isinstance(modules[self.activation], ELEMENTWISE)
+            and isinstance(modules[self.consumer], nn.Linear)
+        )
+        if not fits:
+            raise ValueError(
+                f"the site of hidden layer {self.layer} (Linear -> activation -> Linear at "
+                f"modules {self.producer}, {self.activation}, {self.consumer}) is not in this model"
+            )
 
     def width(self, model) -> int:
         return self._linears(model)[0].out_features
@@ -279,7 +303,26 @@ def find_sites(model: nn.Module) -> list[LayerSite]:
 
 def site_for(model: nn.Module, layer) -> LayerSite:
     """The site of hidden layer ``layer`` (0-based; Python or numpy integer), checked."""
-    sites = find_sites(model)
+    return _pick(find_sites(model), model, layer)
+
+
+def as_site(model: nn.Module, layer, sites: list[LayerSite] | None = None) -> LayerSite:
+    """The site of ``layer``: a hidden-layer index (0-based) or a :class:`LayerSite`.
+
+    An index is looked up in ``sites`` (the model's sites, when the caller has found them
+    already) or else found by one walk of the model (:func:`site_for`); a site is checked
+    against the model (:meth:`LayerSite.check`) and returned as it is. Pruning functions
+    call this once, at their entry, and hand the site on.
+    """
+    if isinstance(layer, LayerSite):
+        layer.check(model)
+        return layer
+    if sites is None:
+        return site_for(model, layer)
+    return _pick(sites, model, layer)
+
+
+def _pick(sites: list[LayerSite], model: nn.Module, layer) -> LayerSite:
     if not is_int(layer) or not 0 <= layer < len(sites):
         sizes = tuple(s.width(model) for s in sites)
         raise ValueError(

@@ -1,36 +1,44 @@
 """Every pruning family, behind one registry.
 
-* :mod:`.registry` - :func:`register_method` declares a method (name, kind, label, plot
-  style, what it needs); experiments, report and command line read it from there;
-* :mod:`.layer_data` - a layer's statistics as rules see them (:class:`LayerData`);
-* :mod:`.neurons` - the ``neuron`` kind: DivNet's k-DPP and the baselines;
-* :mod:`.rules` - more ``neuron`` rules, on the fusion objective E(S): greedy, swaps, the
-  quality-diversity k-DPP, interpolative decomposition;
-* :mod:`.statistics` - reading a layer's statistics from a network, through its site;
-* :mod:`.apply` - physical removal of neurons, with or without fusion (eqs. 3-4);
-* :mod:`.edges` - the ``edge`` kind: masks over each unit's incoming weights;
-* :mod:`.edge_rules` - the edge rules: DPP edge pruning (Acharyya et al.), random, magnitude;
-* :mod:`.gating` - the ``gate`` kind: gates trained with a penalty, then cut out;
-* :mod:`.gate_formulas`, :mod:`.gate_modules`, :mod:`.gate_rules` - hard-concrete and
-  DiffPrune-style gates: their formulas, modules and registrations;
-* :mod:`.budget` - a budget of hidden neurons shared across layers.
+* :mod:`.registry` - :func:`~.registry.register_method` declares a method (name, kind,
+  label, plot style, what it needs); experiments, report and command line read it from
+  there;
+* :mod:`.statistics` - reading a layer of a network through its site: activations, their
+  Gram matrix, outgoing weights, importance scores;
+* :mod:`.apply` - the neuron pipeline: statistics, selection, then physical removal of
+  neurons with or without fusion (eqs. 3-4), one layer or the whole network;
+* :mod:`.neuron` - the ``neuron`` kind: :class:`~.neuron.layer_data.LayerData`, DivNet's
+  k-DPP and the baselines (:mod:`.neuron.select`), rules on the fusion objective
+  (:mod:`.neuron.rules`), a budget shared across layers (:mod:`.neuron.budget`);
+* :mod:`.edge` - the ``edge`` kind: masks over each unit's incoming weights
+  (:mod:`.edge.masks`) and their rules, DPP edge pruning and two baselines
+  (:mod:`.edge.rules`);
+* :mod:`.gate` - the ``gate`` kind: gates trained with a penalty, then cut out
+  (:mod:`.gate.gating`); the hard-concrete and DiffPrune-style gates' formulas, modules
+  and registrations (:mod:`.gate.formulas`, :mod:`.gate.modules`, :mod:`.gate.rules`).
 
-A new family is one new module that registers its methods, plus its import here. The
-registry and the neuron rules are imported at once (they need no torch, so the command
-line can check a method name in a fraction of a second); everything else is loaded on
-first use (:mod:`lazy_loader`).
+Every function that reads or changes a layer takes it as a hidden-layer index or as its
+site (:func:`~divnet_nb.nets.sites.as_site`), resolved once where the call comes in.
+
+A new family is one new subpackage that registers its methods when imported, plus its
+import here. The registry and the families' rules are imported at once (they need no
+torch, so the command line can check a method name in a fraction of a second);
+everything else is loaded on first use (:mod:`lazy_loader`). :mod:`divnet_nb.prune` is
+the short public face of all of it.
 """
 
 import lazy_loader as lazy
 
-from . import edge_rules, gate_rules, neurons, rules  # noqa: F401, I001 - register the methods (no torch needed)
+from . import edge, gate, neuron  # noqa: F401 - register the methods (no torch needed)
 
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "registry": [
             "DEFAULT_METHODS",
+            "KINDS",
             "Method",
+            "NEEDS",
             "Variant",
             "get_method",
             "method_names",
@@ -38,8 +46,13 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "unregister_method",
             "variants",
         ],
-        "layer_data": ["LayerData"],
-        "neurons": ["select_neurons"],
+        "statistics": [
+            "collect_activations",
+            "cross_statistics",
+            "importance_scores",
+            "layer_statistics",
+            "outgoing_weights",
+        ],
         "apply": [
             "apply_pruning",
             "next_layer_error",
@@ -47,8 +60,11 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "prune_network",
             "sizes_for_fraction",
         ],
-        "budget": ["allocate", "relative_error_curves"],
-        "edges": [
+        "neuron.layer_data": ["LayerData"],
+        "neuron.select": ["select_neurons"],
+        "neuron.rules": ["greedy_sets", "quality_diversity_kernel"],
+        "neuron.budget": ["allocate", "relative_error_curves"],
+        "edge.masks": [
             "EdgeData",
             "count_parameters",
             "edge_statistics",
@@ -57,13 +73,31 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "select_edge_masks",
             "select_edges",
         ],
-        "gating": ["GatedNetwork", "UnitGate", "train_gated", "wrap_with_gates"],
-        "statistics": [
-            "collect_activations",
-            "cross_statistics",
-            "importance_scores",
-            "layer_statistics",
-            "outgoing_weights",
+        "gate.gating": [
+            "Gate",
+            "GatedNetwork",
+            "UnitGate",
+            "WeightGate",
+            "train_gated",
+            "wrap_with_gates",
         ],
+        "gate.formulas": [
+            "diffprune_gate",
+            "diffprune_surrogate",
+            "diffprune_thresholds",
+            "hard_concrete_prob_nonzero",
+            "hard_concrete_sample",
+            "hard_concrete_test_gate",
+            "logistic_noise",
+        ],
+        "gate.modules": [
+            "DiffPruneUnitGate",
+            "DiffPruneWeightGate",
+            "HardConcreteUnitGate",
+            "HardConcreteWeightGate",
+            "LOG_ALPHA_RANGE",
+            "drop_rate_init",
+        ],
+        "gate.rules": ["DIFFPRUNE_OPTIONS", "GATE_METHODS", "HARD_CONCRETE_OPTIONS"],
     },
 )

@@ -4,9 +4,9 @@ One layer at a time, in the paper's order of operations, each step through the l
 site (:mod:`divnet_nb.nets.sites`), so nothing here depends on how the network is built:
 
 1. **activations** - the layer's statistics over the training inputs
-   (:func:`~.statistics.layer_statistics`);
+   (:func:`~divnet_nb.pruning.statistics.layer_statistics`);
 2. **select** - which neurons to keep, by a registered ``neuron`` method
-   (:func:`~.neurons.select_neurons`);
+   (:func:`~divnet_nb.pruning.neuron.select.select_neurons`);
 3. **fuse** (``reweight=True``) - move the removed neurons' contributions onto the kept
    ones by least squares (eqs. 3-4), or simply delete them (``reweight=False``);
 4. a **new, physically smaller** model: the layer loses units and the next layer loses
@@ -14,6 +14,10 @@ site (:mod:`divnet_nb.nets.sites`), so nothing here depends on how the network i
 
 DivNet is ``method="dpp", reweight=True``. The paper shows that the fusion step helps
 every selection method, so it can be combined with any of them.
+
+A layer is given as a hidden-layer index or as its site
+(:func:`~divnet_nb.nets.sites.as_site`); each function resolves it once, at its entry,
+and :func:`prune_network` finds the sites of the whole network once.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from ..core._validate import as_index_set, as_positive_real, as_rng
 from ..core.fuse import fuse_from_gram, fuse_to_target
 from ..core.kernel import DEFAULT_EPS, GramAccumulator
 from ..nets.evaluate import as_tensor
-from ..nets.sites import site_for
-from .layer_data import LayerData
-from .neurons import select_neurons
+from ..nets.sites import LayerSite, as_site, find_sites
+from .neuron.layer_data import LayerData
+from .neuron.select import select_neurons
 from .registry import get_method
 from .statistics import cross_statistics, layer_statistics
 
@@ -47,7 +51,7 @@ __all__ = [
 
 def apply_pruning(
     model: nn.Module,
-    layer: int,
+    layer: int | LayerSite,
     keep,
     stats: GramAccumulator | None = None,
     *,
@@ -59,14 +63,15 @@ def apply_pruning(
 
     With ``stats`` (the layer's activation statistics) the removed neurons are fused
     into the kept ones (eqs. 3-4, :func:`~divnet_nb.fuse_from_gram`); without, they
-    are simply deleted. With ``cross`` as well (:func:`~.statistics.cross_statistics`
-    against the original network) the kept neurons' outgoing weights are fitted to the
-    original network's next-layer input instead (:func:`~divnet_nb.core.fuse.fuse_to_target`).
+    are simply deleted. With ``cross`` as well
+    (:func:`~divnet_nb.pruning.statistics.cross_statistics` against the original network)
+    the kept neurons' outgoing weights are fitted to the original network's next-layer
+    input instead (:func:`~divnet_nb.core.fuse.fuse_to_target`).
     ``intercept`` adds a constant term to the fusion; ``ridge`` (relative to the mean
     diagonal) is always added to its system (default: only when the system is singular).
-    ``model`` is not modified.
+    ``model`` is not modified; ``layer`` is a hidden-layer index or its site.
     """
-    site = site_for(model, layer)
+    site = as_site(model, layer)
     keep = np.sort(as_index_set(keep, site.width(model), "keep"))
     if keep.size == 0:
         raise ValueError("keep must hold at least one neuron index")
@@ -85,7 +90,7 @@ def apply_pruning(
 @torch.no_grad()
 def next_layer_error(
     model: nn.Module,
-    layer: int,
+    layer: int | LayerSite,
     keep,
     data,
     stats: GramAccumulator | None = None,
@@ -99,8 +104,8 @@ def next_layer_error(
     deletion otherwise): ``||z' - z||^2 / ||z||^2``. This is the quantity eq. 3
     minimises (on the data the statistics came from).
     """
-    site = site_for(model, layer)
-    pruned = apply_pruning(model, layer, keep, stats, intercept=intercept)
+    site = as_site(model, layer)
+    pruned = apply_pruning(model, site, keep, stats, intercept=intercept)
     param = next(model.parameters())
     X = as_tensor(data, param.device, param.dtype)
     was_training = model.training
@@ -112,14 +117,13 @@ def next_layer_error(
     return float(((z_new - z) ** 2).sum() / (z**2).sum())
 
 
-def _layer_data(model, layer, method, layer_data, data, beta, eps, batch_size) -> LayerData:
+def _layer_data(model, site, method, layer_data, data, beta, eps, batch_size) -> LayerData:
     """The layer's statistics (given or computed), with whatever ``method`` needs from the model."""
-    site = site_for(model, layer)
     if layer_data is None:
         if data is None:
             raise ValueError("pass data (training inputs) or layer_data")
         layer_data = LayerData(
-            layer_statistics(model, layer, data, batch_size=batch_size), beta=beta, eps=eps
+            layer_statistics(model, site, data, batch_size=batch_size), beta=beta, eps=eps
         )
     elif beta is not None or eps != DEFAULT_EPS:
         raise ValueError(
@@ -128,7 +132,7 @@ def _layer_data(model, layer, method, layer_data, data, beta, eps, batch_size) -
         )
     if layer_data.n != site.width(model):
         raise ValueError(
-            f"layer_data is for {layer_data.n} neurons but layer {layer} has {site.width(model)}"
+            f"layer_data is for {layer_data.n} neurons but layer {site.layer} has {site.width(model)}"
         )
     needs = get_method(method, "neuron").needs
     return layer_data.with_inputs(
@@ -139,7 +143,7 @@ def _layer_data(model, layer, method, layer_data, data, beta, eps, batch_size) -
 
 def prune_layer(
     model: nn.Module,
-    layer: int,
+    layer: int | LayerSite,
     k: int | None,
     method: str = "dpp",
     reweight: bool = True,
@@ -160,8 +164,9 @@ def prune_layer(
     ----------
     model : torch.nn.Module
         A trained sequential network (e.g. :class:`~divnet_nb.nets.MLP`); not modified.
-    layer : int
-        Hidden-layer index, 0 for the first.
+    layer : int or LayerSite
+        Hidden-layer index, 0 for the first, or its site
+        (:func:`~divnet_nb.nets.sites.find_sites`).
     k : int or None
         Neurons to keep (None for a method that chooses its own size, like
         ``"dpp-nonparametric"``).
@@ -187,9 +192,10 @@ def prune_layer(
     **options
         Method options, e.g. ``scale="exact"`` for ``"dpp"``.
     """
+    site = as_site(model, layer)
     fusion = _fusion(intercept, ridge)
-    layer_data = _layer_data(model, layer, method, layer_data, data, beta, eps, batch_size)
-    return _prune_one(model, layer, k, method, reweight, rng, layer_data, fusion, options)[0]
+    layer_data = _layer_data(model, site, method, layer_data, data, beta, eps, batch_size)
+    return _prune_one(model, site, k, method, reweight, rng, layer_data, fusion, options)[0]
 
 
 def _fusion(intercept, ridge) -> dict:
@@ -201,30 +207,32 @@ def _fusion(intercept, ridge) -> dict:
     return {"intercept": bool(intercept), "ridge": ridge}
 
 
-def _prune_one(model, layer, k, method, reweight, rng, layer_data, fusion, options, cross=None):
+def _prune_one(model, site, k, method, reweight, rng, layer_data, fusion, options, cross=None):
     """Select and apply for one layer: (new model, kept indices). The model is copied, never modified."""
     keep = select_neurons(method, k, layer_data, rng=rng, **options)
     if keep.size == layer_data.n and cross is None:
         return copy.deepcopy(model), keep
     stats = layer_data.stats if reweight else None
-    return apply_pruning(model, layer, keep, stats, cross=cross, **fusion), keep
+    return apply_pruning(model, site, keep, stats, cross=cross, **fusion), keep
 
 
 def sizes_for_fraction(model: nn.Module, fraction: float) -> list[int]:
     """Kept sizes when every hidden layer keeps ``fraction`` of its neurons (Table 2), at least 1 each."""
+    return _sizes_for_fraction(_hidden_sizes(model, find_sites(model)), fraction)
+
+
+def _sizes_for_fraction(widths: list[int], fraction) -> list[int]:
     if (
         isinstance(fraction, bool)
         or not isinstance(fraction, numbers.Real)
         or not 0.0 < fraction <= 1.0
     ):
         raise ValueError(f"fraction must be in (0, 1]; got {fraction!r}")
-    return [max(1, int(round(fraction * n))) for n in _hidden_sizes(model)]
+    return [max(1, int(round(fraction * n))) for n in widths]
 
 
-def _hidden_sizes(model) -> list[int]:
-    from ..nets.sites import find_sites
-
-    return [site.width(model) for site in find_sites(model)]
+def _hidden_sizes(model, sites) -> list[int]:
+    return [site.width(model) for site in sites]
 
 
 def prune_network(
@@ -277,7 +285,8 @@ def prune_network(
     -------
     model, or (model, list of ndarray) with ``return_keep``.
     """
-    hidden = _hidden_sizes(model)
+    sites = find_sites(model)  # once: a pruned copy keeps the positions of the layers
+    hidden = _hidden_sizes(model, sites)
     m = get_method(method, "neuron")
     if sizes is None:
         if m.sized:
@@ -287,7 +296,7 @@ def prune_network(
             )
         ks: list[int | None] = [None] * len(hidden)
     elif isinstance(sizes, numbers.Real) and not isinstance(sizes, bool):
-        ks = sizes_for_fraction(model, sizes)
+        ks = _sizes_for_fraction(hidden, sizes)
     else:
         ks = list(sizes)
         if len(ks) != len(hidden):
@@ -301,20 +310,20 @@ def prune_network(
     rng = as_rng(rng)
     fusion = _fusion(intercept, ridge)
     current, keeps = model, []
-    for layer, k in enumerate(ks):
+    for layer, (site, k) in enumerate(zip(sites, ks, strict=True)):
         given = first_layer_data if layer == 0 else None
         cross = None
         if target == "original" and reweight and layer > 0:
-            stats, cross = cross_statistics(current, model, layer, data, batch_size=batch_size)
+            stats, cross = cross_statistics(current, model, site, data, batch_size=batch_size)
             given = LayerData(stats, beta=beta, eps=eps)
             beta_used, eps_used = None, DEFAULT_EPS  # already in the LayerData
         else:
             beta_used, eps_used = beta, eps
         layer_data = _layer_data(
-            current, layer, method, given, data, beta_used, eps_used, batch_size
+            current, site, method, given, data, beta_used, eps_used, batch_size
         )
         current, keep = _prune_one(
-            current, layer, k, method, reweight, rng, layer_data, fusion, options, cross
+            current, site, k, method, reweight, rng, layer_data, fusion, options, cross
         )
         keeps.append(keep)
     return (current, keeps) if return_keep else current

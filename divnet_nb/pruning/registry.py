@@ -5,20 +5,21 @@ A method has a *kind*, which says what it returns and so which code path applies
 ==========  ===========================================================  =====================
 kind        the registered function                                      applied by
 ==========  ===========================================================  =====================
-``neuron``  ``f(layer_data, k, rng, **options) -> kept indices``         :mod:`.apply` (a
-            (``k=None`` for methods that choose their own size)          physically smaller
+``neuron``  ``f(layer_data, k, rng, **options) -> kept indices``         :mod:`~divnet_nb.pruning.apply`
+            (``k=None`` for methods that choose their own size)          (a physically smaller
                                                                          layer, with or without
                                                                          fusion)
-``edge``    ``f(edge_data, sizes, rng, **options) -> {k: bool mask}``    :mod:`~divnet_nb.pruning.edges` (a mask
-            (units, d) keeping exactly ``k`` incoming weights per unit,  per unit over its
-            for each k of the sorted ``sizes``)                          incoming weights)
-``gate``    ``f(n_units, layer, **settings) -> UnitGate or WeightGate``  :mod:`.gating`
+``edge``    ``f(edge_data, sizes, rng, **options) -> {k: bool mask}``    :mod:`~divnet_nb.pruning.edge.masks`
+            (units, d) keeping exactly ``k`` incoming weights per unit,  (a mask per unit over
+            for each k of the sorted ``sizes``)                          its incoming weights)
+``gate``    ``f(n_units, layer, **settings) -> UnitGate or WeightGate``  :mod:`~divnet_nb.pruning.gate.gating`
             (a module that multiplies a layer's units, or its single     (trained with a
             weights, by trainable gates, with a penalty)                 penalty, then shrunk
                                                                          or masked)
 ==========  ===========================================================  =====================
 
-Declaring a method is one decorator in its module::
+Each kind is a subpackage of :mod:`divnet_nb.pruning` (``neuron``, ``edge``, ``gate``) whose
+import registers its methods. Declaring a method is one decorator in its module::
 
     @register_method("importance", "neuron", label="importance", color="tab:green",
                      marker="^", needs=("importance",))

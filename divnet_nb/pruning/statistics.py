@@ -3,7 +3,17 @@
 The Gram matrix and column sums of a layer's activations over the training inputs are
 streamed through its site into a :class:`~divnet_nb.GramAccumulator` (memory O(n^2)
 whatever the number of inputs); the outgoing weights and importance scores come from
-the site too. What selection rules read is :class:`~.layer_data.LayerData`.
+the site too. What the neuron rules read is
+:class:`~divnet_nb.pruning.neuron.layer_data.LayerData`.
+
+Every function takes the layer as a hidden-layer index or as its site
+(:func:`~divnet_nb.nets.sites.as_site`): pass the site when reading several things about
+one layer, and the model is walked once, not once per call.
+
+These functions read a network, whatever rule then looks at what they read: the neuron
+pipeline (:mod:`~divnet_nb.pruning.apply`), the budget across layers
+(:mod:`~divnet_nb.pruning.neuron.budget`), the experiments and the notebooks all use them,
+so they sit beside :mod:`~divnet_nb.pruning.apply` rather than inside one family.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from torch import nn
 
 from ..core.kernel import GramAccumulator
 from ..nets.evaluate import as_tensor
-from ..nets.sites import site_for
+from ..nets.sites import LayerSite, as_site
 
 __all__ = [
     "layer_statistics",
@@ -27,7 +37,7 @@ __all__ = [
 
 def layer_statistics(
     model: nn.Module,
-    layer: int,
+    layer: int | LayerSite,
     data,
     *,
     batch_size: int = 8192,
@@ -50,7 +60,7 @@ def layer_statistics(
     amplify that error a million-fold in the fused weights).
     """
     acc = GramAccumulator()
-    site_for(model, layer).read(
+    as_site(model, layer).read(
         model,
         data,
         lambda rows: acc.update(rows if dtype is None else rows.to(dtype)),
@@ -61,7 +71,7 @@ def layer_statistics(
 
 def collect_activations(
     model: nn.Module,
-    layer: int,
+    layer: int | LayerSite,
     data,
     *,
     batch_size: int = 8192,
@@ -74,7 +84,7 @@ def collect_activations(
     for pruning, :func:`layer_statistics` needs only O(n^2).
     """
     parts: list[np.ndarray] = []
-    site_for(model, layer).read(
+    as_site(model, layer).read(
         model,
         data,
         lambda rows: parts.append((rows if dtype is None else rows.to(dtype)).cpu().numpy()),
@@ -84,7 +94,7 @@ def collect_activations(
 
 
 def cross_statistics(
-    model: nn.Module, original: nn.Module, layer: int, data, *, batch_size: int = 8192
+    model: nn.Module, original: nn.Module, layer: int | LayerSite, data, *, batch_size: int = 8192
 ) -> tuple[GramAccumulator, np.ndarray]:
     """Statistics of layer ``layer`` in ``model`` and against the same layer of ``original``.
 
@@ -92,14 +102,17 @@ def cross_statistics(
     cross products X = A'^T A with ``original``'s activations A, both over ``data``, the
     two networks run batch by batch in lockstep. Used to fuse a deeper layer towards the
     original network's next-layer input (:func:`divnet_nb.core.fuse.fuse_to_target`).
+    Sites hold positions, so the one site of ``layer`` serves both networks (a pruned
+    copy keeps the layout of its original).
     """
-    site_m, site_o = site_for(model, layer), site_for(original, layer)
-    part_m, part_o = site_m.feature_map(model), site_o.feature_map(original)
+    site = as_site(model, layer)
+    site.check(original)
+    part_m, part_o = site.feature_map(model), site.feature_map(original)
     param = next(model.parameters())
     X = as_tensor(data, dtype=param.dtype)
     acc = GramAccumulator()
     cross = torch.zeros(
-        (site_m.width(model), site_o.width(original)), dtype=torch.float64, device=param.device
+        (site.width(model), site.width(original)), dtype=torch.float64, device=param.device
     )
     modes = (model.training, original.training)
     model.eval()
@@ -108,20 +121,20 @@ def cross_statistics(
         with torch.no_grad():
             for s in range(0, X.shape[0], batch_size):
                 xb = X[s : s + batch_size].to(param.device)
-                a = site_m.rows(part_m(xb)).double()
+                a = site.rows(part_m(xb)).double()
                 acc.update(a)
-                cross += a.T @ site_o.rows(part_o(xb)).double()
+                cross += a.T @ site.rows(part_o(xb)).double()
     finally:
         model.train(modes[0])
         original.train(modes[1])
     return acc, cross.cpu().numpy()
 
 
-def importance_scores(model: nn.Module, layer: int) -> np.ndarray:
+def importance_scores(model: nn.Module, layer: int | LayerSite) -> np.ndarray:
     r"""He et al. (2014)'s ``onorm``: :math:`\frac{1}{n_{\ell+1}} \sum_j |w^{\ell+1}_{ij}|` for each neuron i."""
-    return site_for(model, layer).importance(model)
+    return as_site(model, layer).importance(model)
 
 
-def outgoing_weights(model: nn.Module, layer: int) -> np.ndarray:
+def outgoing_weights(model: nn.Module, layer: int | LayerSite) -> np.ndarray:
     """Outgoing weights ``W`` of hidden layer ``layer`` (one row per neuron), float64."""
-    return np.asarray(site_for(model, layer).outgoing(model)[0], dtype=np.float64)
+    return np.asarray(as_site(model, layer).outgoing(model)[0], dtype=np.float64)

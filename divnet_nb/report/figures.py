@@ -25,7 +25,6 @@ from ..verdicts import mean_std
 
 __all__ = [
     "FIGURES",
-    "mean_std",
     "plot_sweep",
     "plot_leaderboard",
     "plot_table2",

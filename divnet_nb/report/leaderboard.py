@@ -1,6 +1,6 @@
 """The leaderboard (:mod:`divnet_nb.experiments.leaderboard`) as tables and a figure.
 
-:func:`summarise` writes ``leaderboard.md``: every entry's test error (mean ± std over the
+:func:`leaderboard_markdown` writes ``leaderboard.md``: every entry's test error (mean ± std over the
 networks), the declared contenders against importance + fusion and DivNet on paired
 intervals, and the first layer's relative fusion error of each rule's selection.
 """
@@ -19,7 +19,7 @@ from .outputs import write_json, write_text, writes
 __all__ = [
     "entry_name",
     "table_lines",
-    "summarise",
+    "leaderboard_markdown",
     "fusion_table",
     "labels_of",
     "write_leaderboard",
@@ -48,7 +48,7 @@ def table_lines(board: dict, keys, labels: dict) -> list[str]:
     return lines
 
 
-def summarise(board: dict, labels: dict) -> str:
+def leaderboard_markdown(board: dict, labels: dict) -> str:
     """leaderboard.md: the table (mean ± std over networks), the paired comparisons, the first layer's E."""
 
     fr = board["fractions"]
@@ -141,4 +141,4 @@ def write_leaderboard(board: dict, folder: Path) -> Path:
         folder / "leaderboard.png",
         figsize=(7.2, 4.6),
     )
-    return write_text(summarise(board, labels), folder / "leaderboard.md")
+    return write_text(leaderboard_markdown(board, labels), folder / "leaderboard.md")

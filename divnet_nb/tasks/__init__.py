@@ -6,7 +6,10 @@
 * :mod:`.executors` - where parts run: this process, local worker processes (joblib) or a
   Dask cluster, with BLAS and torch thread limits inside every part;
 * :mod:`.store` - finished parts on disk, keyed by what decides their numbers;
-* :mod:`.driver` - :func:`run_experiment`: the loop that runs, keeps and gathers.
+* :mod:`.contexts` - what the parts of one experiment share in a process (data, networks);
+* :mod:`.driver` - :func:`run_experiment`: the loop that runs, keeps and gathers;
+* :mod:`.provenance` - :func:`environment`: where a set of numbers came from;
+* :mod:`.options` - argument types the experiments' options share.
 
 This layer sits at the bottom of the package beside :mod:`divnet_nb.core`: it imports no
 torch, no data and nothing of the stages above it, which register their experiments here.
@@ -21,6 +24,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "SHARED_OPTIONS",
             "ExperimentProtocol",
             "SettingError",
+            "EXPERIMENT_MODULES",
             "experiment_names",
             "experiments",
             "get_experiment",
@@ -38,6 +42,9 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "thread_limits",
         ],
         "store": ["RESULTS_FORMAT", "ResultStore"],
+        "contexts": ["Contexts"],
         "driver": ["run_experiment", "store_for"],
+        "options": ["comma_list", "floats", "ints", "names"],
+        "provenance": ["PACKAGES", "environment"],
     },
 )

@@ -31,7 +31,9 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "online": ["LearningCurve", "online_sgd"],
         "ode": ["ODECurve", "ode_derivatives", "ode_learning_curve"],
         "pruned": [
+            "DEFAULT_INPUTS",
             "EDGE_RULES",
+            "LINEAR_RIDGE",
             "NODE_RULES",
             "average_error",
             "edge_masks",
@@ -47,6 +49,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "Claim",
             "ClaimVerdict",
             "PrunedSweep",
+            "SizeVerdict",
             "matched_edges",
             "parameter_matched_sweep",
             "state_claims",

@@ -58,6 +58,8 @@ import scipy.integrate
 from ..core._validate import as_float_array, as_positive_real
 from .teacher_student import generalization_error
 
+__all__ = ["ODECurve", "ode_derivatives", "ode_learning_curve"]
+
 #: solve_ivp methods accepted by :func:`ode_learning_curve`.
 METHODS = ("RK45", "RK23", "DOP853", "LSODA", "Radau", "BDF")
 

@@ -32,6 +32,8 @@ from ..core._config import jit
 from ..core._validate import as_count, as_float_array, as_positive_real, as_rng
 from .teacher_student import generalization_error, order_parameters, weight_pair
 
+__all__ = ["LearningCurve", "online_sgd"]
+
 #: Steps whose inputs are drawn at once (a block of BLOCK x N float64 numbers).
 BLOCK = 4096
 

@@ -249,7 +249,8 @@ def edge_masks(W, e, rule, *, n_masks=1, X=None, n_inputs=DEFAULT_INPUTS, rng=No
 
 
 def _dpp_edge_masks(W: np.ndarray, es, n_masks: int, X: np.ndarray, rng) -> dict[int, np.ndarray]:
-    """{e: (n_masks, K, N)}: ``n_masks`` independent draws of :func:`dpp_edge_masks` (all sizes per draw).
+    """{e: (n_masks, K, N)}: ``n_masks`` independent draws of
+    :func:`~divnet_nb.core.edges.dpp_edge_masks` (all sizes per draw).
 
     Each draw is what ``dpp_edge_masks(X^T X, W, es, rng, n_samples=P)`` returns (units in
     order, sizes increasing; the same random stream), with each unit's eigendecomposition

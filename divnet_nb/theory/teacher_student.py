@@ -33,6 +33,8 @@ import scipy.special
 
 from ..core._validate import as_float_array
 
+__all__ = ["generalization_error", "order_parameters", "committee_output"]
+
 
 def _vector(x, name: str, size: int | None = None) -> np.ndarray:
     arr = as_float_array(x, name, 1).astype(np.float64)

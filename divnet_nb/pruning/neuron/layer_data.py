@@ -14,8 +14,8 @@ from functools import cached_property
 
 import numpy as np
 
-from ..core.dpp import Eigendecomposition, eigendecompose, scaling_factor
-from ..core.kernel import DEFAULT_EPS, GramAccumulator
+from ...core.dpp import Eigendecomposition, eigendecompose, scaling_factor
+from ...core.kernel import DEFAULT_EPS, GramAccumulator
 
 __all__ = ["LayerData"]
 
@@ -74,7 +74,7 @@ class LayerData:
     @property
     def centred_gram(self) -> np.ndarray:
         """The Gram matrix of the centred activations, G - s s^T / N (computed once)."""
-        from ..core.objective import centred_gram
+        from ...core.objective import centred_gram
 
         return self.cached(
             "centred_gram", lambda: centred_gram(self.gram, self.stats.sums, self.stats.n_samples)

@@ -17,9 +17,9 @@ import heapq
 import numpy as np
 from torch import nn
 
-from ..core._validate import as_positive_real, as_size
-from ..nets.sites import find_sites
-from .statistics import layer_statistics, outgoing_weights
+from ...core._validate import as_positive_real, as_size
+from ...nets.sites import find_sites
+from ..statistics import layer_statistics, outgoing_weights
 
 __all__ = ["allocate", "relative_error_curves"]
 
@@ -30,12 +30,12 @@ def relative_error_curves(model: nn.Module, data, *, batch_size: int = 8192) -> 
     ``curve[k]`` = E(greedy backward set of size k) / tr(W^T G W), so ``curve[n] = 0``;
     ``curve[0]`` is 1 (everything removed).
     """
-    from ..core.objective import backward_path
+    from ...core.objective import backward_path
 
     curves = []
-    for layer in range(len(find_sites(model))):
-        G = layer_statistics(model, layer, data, batch_size=batch_size).gram
-        W = outgoing_weights(model, layer)
+    for site in find_sites(model):
+        G = layer_statistics(model, site, data, batch_size=batch_size).gram
+        W = outgoing_weights(model, site)
         n = G.shape[0]
         _, errors = backward_path(G, W)  # errors[r]: r removed, n - r kept (down to 1)
         scale = max(float(np.einsum("ij,ij->", W, G @ W)), np.finfo(float).tiny)

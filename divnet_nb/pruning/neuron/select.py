@@ -1,8 +1,9 @@
 """Neuron selection rules (the ``neuron`` kind): which neurons of a layer to keep.
 
-Each rule is a function of the layer's statistics (:class:`~.statistics.LayerData`), the
-number ``k`` of neurons to keep and a random generator, registered with
-:func:`~.registry.register_method`:
+Each rule is a function of the layer's statistics
+(:class:`~divnet_nb.pruning.neuron.layer_data.LayerData`), the number ``k`` of neurons to
+keep and a random generator, registered with
+:func:`~divnet_nb.pruning.registry.register_method`:
 
 ========================  =============================================================
 ``"dpp"``                 DivNet's choice: a k-DPP with the RBF kernel of eq. 2
@@ -26,8 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..core._validate import as_index_set, as_rng, is_int
-from .registry import get_method, register_method
+from ...core._validate import as_index_set, as_rng, is_int
+from ..registry import get_method, register_method
 
 if TYPE_CHECKING:
     from .layer_data import LayerData
@@ -50,7 +51,7 @@ __all__ = ["select_neurons"]
 )
 def dpp(data: LayerData, k: int, rng, scale: str = "paper") -> np.ndarray:
     """DivNet's k-DPP sample, the kernel scaled to expected size k ("paper" or "exact" gamma)."""
-    from ..core.sample import sample_kdpp
+    from ...core.sample import sample_kdpp
 
     return sample_kdpp(data.scaled_eig(k, scale), k, rng)
 
@@ -66,7 +67,7 @@ def dpp(data: LayerData, k: int, rng, scale: str = "paper") -> np.ndarray:
 )
 def dpp_nonparametric(data: LayerData, k, rng) -> np.ndarray:
     """A plain DPP sample with DivNet's kernel: the bandwidth beta decides how many neurons stay."""
-    from ..core.sample import sample_dpp
+    from ...core.sample import sample_dpp
 
     keep = sample_dpp(data.eig, rng)
     if keep.size == 0:
@@ -79,7 +80,7 @@ def dpp_nonparametric(data: LayerData, k, rng) -> np.ndarray:
 )
 def greedy(data: LayerData, k: int, rng) -> np.ndarray:
     """The greedy mode of DivNet's k-DPP (section 3.3)."""
-    from ..core.sample import greedy_map
+    from ...core.sample import greedy_map
 
     return greedy_map(data.kernel, k)
 

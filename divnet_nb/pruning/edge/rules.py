@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .registry import register_method
+from ..registry import register_method
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .edges import EdgeData
+    from .masks import EdgeData
 
 __all__ = ["dpp_edges", "random_edges", "magnitude_edges"]
 
@@ -49,8 +49,8 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 )  # fmt: skip
 def dpp_edges(edge_data: EdgeData, sizes, rng, *, beta=None, eps=None, progress=None):
     """A k-DPP over each unit's incoming edges (DivNet's kernel over the edges' contributions)."""
-    from ..core.constants import DEFAULT_EPS
-    from ..core.edges import dpp_edge_masks
+    from ...core.constants import DEFAULT_EPS
+    from ...core.edges import dpp_edge_masks
 
     return dpp_edge_masks(
         edge_data.stats.gram,

@@ -2,9 +2,9 @@ r"""Gate modules: hard-concrete and DiffPrune-style gates, on neurons or on sing
 
 Each family is a mixin that owns one real parameter per group (``log_alpha`` or
 ``theta``) and computes the gates; the group is a unit (with
-:class:`~divnet_nb.pruning.gating.UnitGate`: the input units of the next layer) or a
-weight (with :class:`~divnet_nb.pruning.gating.WeightGate`). The formulas are
-:mod:`divnet_nb.pruning.gate_formulas`'s.
+:class:`~divnet_nb.pruning.gate.gating.UnitGate`: the input units of the next layer) or a
+weight (with :class:`~divnet_nb.pruning.gate.gating.WeightGate`). The formulas are
+:mod:`divnet_nb.pruning.gate.formulas`'s.
 
 Both families start from a drop rate ``p``: the parameter is :math:`\log(1 - p) - \log p`
 (0.2 for a gate on the network's inputs or on the first layer's weights, 0.5 elsewhere,
@@ -31,8 +31,8 @@ import math
 import torch
 from torch import nn
 
-from ..core._validate import as_count, as_positive_real
-from .gate_formulas import BETA, EPS, GAMMA, ZETA, _stretch_clamp, check_stretch, check_temperature
+from ...core._validate import as_count, as_positive_real
+from .formulas import BETA, EPS, GAMMA, ZETA, _stretch_clamp, check_stretch, check_temperature
 from .gating import INPUT, UnitGate, WeightGate
 
 __all__ = [
@@ -67,7 +67,7 @@ def _default_drop_rate(drop_rate, layer, unit: bool) -> float:
 class _StretchedSigmoid(torch.autograd.Function):
     r"""``min(1, max(0, (zeta - gamma) sigmoid((param + noise) / T) + gamma))``, fused.
 
-    The formulas of :mod:`.formulas` in a few in-place passes: the gradient only needs
+    The formulas of :mod:`~divnet_nb.pruning.gate.formulas` in a few in-place passes: the gradient only needs
     the stretched value :math:`s = (\zeta - \gamma)\sigma + \gamma` (inside (0, 1),
     :math:`(\zeta - \gamma)\sigma(1 - \sigma) = (s - \gamma)(\zeta - s) / (\zeta - \gamma)`),
     so one tensor is kept instead of autograd's five, which makes gates on every weight

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .registry import register_method
+from ..registry import register_method
 
 if TYPE_CHECKING:
     from .layer_data import LayerData
@@ -49,7 +49,7 @@ QD_EPS = 0.01
 
 def greedy_sets(data: LayerData, k: int, direction: str = "best") -> np.ndarray:
     """The greedy-ls set of size k (forward, backward or the better of the two by E)."""
-    from ..core.objective import backward_path, forward_path
+    from ...core.objective import backward_path, forward_path
 
     if direction not in ("best", "forward", "backward"):
         raise ValueError(f"direction must be 'best', 'forward' or 'backward'; got {direction!r}")
@@ -91,7 +91,7 @@ def greedy_ls(data: LayerData, k: int, rng, direction: str = "best") -> np.ndarr
 )
 def swap(data: LayerData, k: int, rng, max_swaps: int | None = None) -> np.ndarray:
     """Exchanges of a kept and a removed neuron that lower E(S), from the best of three starts."""
-    from ..core.objective import fusion_error, pivoted_cholesky, swap_search
+    from ...core.objective import fusion_error, pivoted_cholesky, swap_search
 
     G, W = data.gram, data.weights
     starts = [
@@ -149,7 +149,7 @@ def _qd_pad(keep, live, k, n):
 )
 def qd_dpp(data: LayerData, k: int, rng) -> np.ndarray:
     """A k-DPP sample with the quality-diversity kernel (quality ||w_i|| sigma_i, correlation)."""
-    from ..core.sample import sample_kdpp
+    from ...core.sample import sample_kdpp
 
     live, L = _qd_live(data, k)
     keep = sample_kdpp(L, min(k, live.size), rng) if live.size else np.array([], dtype=np.int64)
@@ -166,7 +166,7 @@ def qd_dpp(data: LayerData, k: int, rng) -> np.ndarray:
 )
 def qd_greedy(data: LayerData, k: int, rng) -> np.ndarray:
     """The greedy mode of the quality-diversity k-DPP."""
-    from ..core.sample import greedy_map
+    from ...core.sample import greedy_map
 
     live, L = _qd_live(data, k)
     keep = greedy_map(L, min(k, live.size)) if live.size else np.array([], dtype=np.int64)
@@ -183,9 +183,9 @@ def qd_greedy(data: LayerData, k: int, rng) -> np.ndarray:
 )
 def qd_best(data: LayerData, k: int, rng) -> np.ndarray:
     """Of 20 quality-diversity k-DPP samples, the one whose fusion error E(S) is smallest."""
-    from ..core.dpp import eigendecompose
-    from ..core.objective import fusion_error
-    from ..core.sample import sample_kdpp
+    from ...core.dpp import eigendecompose
+    from ...core.objective import fusion_error
+    from ...core.sample import sample_kdpp
 
     live, L = _qd_live(data, k)
     if live.size <= k:
@@ -198,7 +198,7 @@ def qd_best(data: LayerData, k: int, rng) -> np.ndarray:
 @register_method("id", "neuron", label="interpolative decomposition", color="tab:cyan", marker=">")
 def interpolative(data: LayerData, k: int, rng) -> np.ndarray:
     """The k pivots of a pivoted Cholesky of the Gram matrix (a column-pivoted QR of the activations)."""
-    from ..core.objective import pivoted_cholesky
+    from ...core.objective import pivoted_cholesky
 
     return np.sort(pivoted_cholesky(data.gram, k))
 
@@ -208,6 +208,6 @@ def interpolative(data: LayerData, k: int, rng) -> np.ndarray:
 )
 def interpolative_centred(data: LayerData, k: int, rng) -> np.ndarray:
     """The k pivots of a pivoted Cholesky of the centred Gram matrix."""
-    from ..core.objective import pivoted_cholesky
+    from ...core.objective import pivoted_cholesky
 
     return np.sort(pivoted_cholesky(data.centred_gram, k))

@@ -3,13 +3,21 @@
 An edge rule sees the layer's *input* statistics (:class:`EdgeData`: the Gram matrix of
 the inputs the layer's producer reads, and its incoming weights, one row per unit) and
 returns, for each asked size k, a boolean mask of shape (units, inputs) that keeps
-exactly k incoming weights of every unit (the rules are in :mod:`.edge_rules`). :func:`prune_edges` reads the statistics through the layer's
-site in one pass over the data, asks the registered rule for the mask, checks it,
+exactly k incoming weights of every unit (the rules are in
+:mod:`~divnet_nb.pruning.edge.rules`). :func:`prune_edges` reads the statistics through the
+layer's site in one pass over the data, asks the registered rule for the mask, checks it,
 optionally *reweights* the kept edges (the edge counterpart of eq. 3's fusion: for unit
 h with kept inputs S and removed inputs R, the kept weights gain
 :math:`\\delta_h = \\arg\\min_\\delta \\lVert X_S \\delta - X_R w_{R,h} \\rVert^2`, solved from
-blocks of the one input Gram matrix, :func:`divnet_nb.core.edges.reweight_edge_weights`), and attaches the mask to a copy of the model with
-:mod:`torch.nn.utils.prune`, so it persists and shows in the state dict.
+blocks of the one input Gram matrix, :func:`divnet_nb.core.edges.reweight_edge_weights`),
+and attaches the mask to a copy of the model with :mod:`torch.nn.utils.prune`, so it
+persists and shows in the state dict.
+
+A layer is given as a hidden-layer index or as its site
+(:func:`~divnet_nb.nets.sites.as_site`). The steps one by one, for a caller that scores
+several rules on one layer: ``site = as_site(model, 0)``, ``edge_statistics(model, site,
+X)``, :func:`select_edge_masks`, :func:`reweight_edges`, ``site.mask_incoming(model,
+mask, weights)``: one walk of the model in all.
 """
 
 from __future__ import annotations
@@ -21,12 +29,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core._validate import as_rng, as_size, is_int
-from ..core.edges import reweight_edge_weights
-from ..core.fuse import FusionWarning
-from ..core.kernel import GramAccumulator
-from ..nets.sites import site_for
-from .registry import get_method
+from ...core._validate import as_rng, as_size, is_int
+from ...core.edges import reweight_edge_weights
+from ...core.fuse import FusionWarning
+from ...core.kernel import GramAccumulator
+from ...nets.sites import LayerSite, as_site
+from ..registry import get_method
 
 __all__ = [
     "EdgeData",
@@ -63,9 +71,11 @@ class EdgeData:
         return self.weights.shape[1]
 
 
-def edge_statistics(model: nn.Module, layer: int, data, *, batch_size: int = 8192) -> EdgeData:
-    """The input Gram matrix and incoming weights of hidden layer ``layer`` (one pass over ``data``)."""
-    site = site_for(model, layer)
+def edge_statistics(
+    model: nn.Module, layer: int | LayerSite, data, *, batch_size: int = 8192
+) -> EdgeData:
+    """The input Gram matrix and incoming weights of hidden layer ``layer`` (index or site; one pass over ``data``)."""
+    site = as_site(model, layer)
     acc = GramAccumulator()
     site.read(model, data, acc.update, batch_size=batch_size, inputs=True)
     return EdgeData(acc, np.asarray(site.incoming(model), dtype=np.float64))
@@ -147,7 +157,7 @@ def reweight_edges(stats: GramAccumulator, mask: np.ndarray, weights: np.ndarray
 
 def prune_edges(
     model: nn.Module,
-    layer: int,
+    layer: int | LayerSite,
     k: int,
     method: str = "dpp",
     reweight: bool = False,
@@ -164,13 +174,13 @@ def prune_edges(
     ----------
     model : torch.nn.Module
         A trained sequential network; not modified.
-    layer : int
-        Hidden-layer index.
+    layer : int or LayerSite
+        Hidden-layer index, or its site.
     k : int
         Incoming weights kept per unit, 1 <= k <= d (the layer's inputs).
     method : str, default "dpp"
         A registered ``edge`` method: ``"dpp"``, ``"random"``, ``"magnitude"`` or your own
-        (:mod:`.edge_rules`).
+        (:mod:`~divnet_nb.pruning.edge.rules`).
     reweight : bool
         Move the removed edges' contributions onto the kept ones (:func:`reweight_edges`).
     rng : None, int or numpy.random.Generator
@@ -184,11 +194,11 @@ def prune_edges(
     torch.nn.Module
         The removed weights are exactly zero and stay zero (a persistent mask).
     """
-    site = site_for(model, layer)
+    site = as_site(model, layer)
     if edge_data is None:
         if data is None:
             raise ValueError("pass data (training inputs) or edge_data")
-        edge_data = edge_statistics(model, layer, data, batch_size=batch_size)
+        edge_data = edge_statistics(model, site, data, batch_size=batch_size)
     mask = select_edges(method, k, edge_data, rng=rng, **options)
     weights = reweight_edges(edge_data.stats, mask, edge_data.weights) if reweight else None
     return site.mask_incoming(model, mask, weights)

@@ -9,7 +9,7 @@ layer's weights, 0.5 elsewhere).
 
 from __future__ import annotations
 
-from .registry import register_method
+from ..registry import register_method
 
 __all__ = ["HARD_CONCRETE_OPTIONS", "DIFFPRUNE_OPTIONS", "GATE_METHODS"]
 
@@ -29,7 +29,7 @@ GATE_METHODS = ("hard-concrete", "hard-concrete-weights", "diffprune", "diffprun
 )
 def hard_concrete(n_units, layer, **settings):
     """Hard-concrete L0 gates on neurons (Louizos et al. 2018), one per unit."""
-    from .gate_modules import HardConcreteUnitGate
+    from .modules import HardConcreteUnitGate
 
     return HardConcreteUnitGate(n_units, layer, **settings)
 
@@ -44,7 +44,7 @@ def hard_concrete(n_units, layer, **settings):
 )
 def hard_concrete_weights(n_units, layer, **settings):
     """Hard-concrete L0 gates on single weights (Louizos et al. 2018), one per incoming weight."""
-    from .gate_modules import HardConcreteWeightGate
+    from .modules import HardConcreteWeightGate
 
     return HardConcreteWeightGate(n_units, layer, **settings)
 
@@ -59,7 +59,7 @@ def hard_concrete_weights(n_units, layer, **settings):
 )
 def diffprune(n_units, layer, **settings):
     """DiffPrune-style (reconstructed from the abstract) deterministic approximate binary gates on neurons."""
-    from .gate_modules import DiffPruneUnitGate
+    from .modules import DiffPruneUnitGate
 
     return DiffPruneUnitGate(n_units, layer, **settings)
 
@@ -74,6 +74,6 @@ def diffprune(n_units, layer, **settings):
 )
 def diffprune_weights(n_units, layer, **settings):
     """DiffPrune-style (reconstructed from the abstract) deterministic approximate binary gates on weights."""
-    from .gate_modules import DiffPruneWeightGate
+    from .modules import DiffPruneWeightGate
 
     return DiffPruneWeightGate(n_units, layer, **settings)

@@ -44,12 +44,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core._validate import as_positive_real
-from ..nets.mlp import MLP
-from ..nets.sites import find_sites, site_for
-from ..training.config import TrainConfig, default_config
-from ..training.loop import TrainResult, fit
-from .registry import get_method
+from ...core._validate import as_positive_real
+from ...nets.mlp import MLP
+from ...nets.sites import as_site, find_sites
+from ...training.config import TrainConfig, default_config
+from ...training.loop import TrainResult, fit
+from ..registry import get_method
 
 __all__ = ["Gate", "UnitGate", "WeightGate", "GatedNetwork", "wrap_with_gates", "train_gated"]
 
@@ -131,14 +131,15 @@ class GatedNetwork(nn.Module):
         self.base = base
         self.gates = nn.ModuleDict({str(layer): gate for layer, gate in gates.items()})
         self._after, self._weighted, self._weight_of = {}, {}, {}
+        self._sites = find_sites(base)  # once: extraction keeps the layers' positions
         for layer, gate in gates.items():
             key = str(layer)
             if layer == INPUT:
                 if not isinstance(gate, UnitGate):
                     raise ValueError("the gate on the inputs must be a UnitGate")
-                self._weight_of[key] = site_for(base, 0).producer
+                self._weight_of[key] = as_site(base, 0, self._sites).producer
                 continue
-            site = site_for(base, layer)
+            site = as_site(base, layer, self._sites)
             if isinstance(gate, WeightGate):
                 self._weighted[site.producer] = key
                 self._weight_of[key] = site.producer
@@ -207,16 +208,16 @@ class GatedNetwork(nn.Module):
         for key, z in tests.items():
             if key == INPUT or isinstance(self.gates[key], WeightGate):
                 continue
-            site = site_for(model, int(key))
+            site = self._sites[int(key)]
             keep = np.flatnonzero(z > 0)
             W, b = site.outgoing(model)
             W_scaled = (W.astype(np.float64) * z[:, None])[keep].astype(W.dtype)
             model = site.shrink(model, keep, (W_scaled, b))
         for key, z in tests.items():
             if key == INPUT:
-                site, factor = site_for(model, 0), z[None, :]
+                site, factor = self._sites[0], z[None, :]
             elif isinstance(self.gates[key], WeightGate):
-                site, factor = site_for(model, int(key)), z
+                site, factor = self._sites[int(key)], z
             else:
                 continue
             W = site.incoming(model)
@@ -231,7 +232,7 @@ def wrap_with_gates(
 ) -> GatedNetwork:
     """A copy of ``model`` with the gates of a registered ``gate`` method on hidden ``layers`` (default all).
 
-    ``inputs=True`` also gates the network's inputs (unit-gate methods only; the
+    ``layers`` are hidden-layer indices or their sites. ``inputs=True`` also gates the network's inputs (unit-gate methods only; the
     factory is called with ``layer="input"``).
     """
     m = get_method(method, "gate")
@@ -243,24 +244,23 @@ def wrap_with_gates(
         )
     sites = find_sites(model)
     layers = list(range(len(sites)) if layers is None else layers)
-    for layer in layers:
-        site_for(model, layer)  # a one-line ValueError for a layer that does not exist
-    if len(set(map(int, layers))) != len(layers):
+    chosen = [as_site(model, layer, sites) for layer in layers]  # a one-line ValueError if not
+    layers = [site.layer for site in chosen]
+    if len(set(layers)) != len(layers):
         raise ValueError(f"layers must not repeat; got {layers}")
     base = copy.deepcopy(model)
     param = next(base.parameters())
     place = {"device": param.device, "dtype": param.dtype}
     gates = {}
-    for layer in layers:
-        site = site_for(base, layer)
-        gate = m.function(site.width(base), int(layer), **settings)
+    for site in chosen:
+        gate = m.function(site.width(base), site.layer, **settings)
         if not isinstance(gate, (UnitGate, WeightGate)):
             raise ValueError(
                 f"gate method {m.name!r} must return a UnitGate or a WeightGate; got {type(gate).__name__}"
             )
         weighted = isinstance(gate, WeightGate)
         gate.bind(base[site.producer if weighted else site.consumer].weight.shape)
-        gates[int(layer)] = gate.to(**place)
+        gates[site.layer] = gate.to(**place)
     if inputs:
         if not sites:
             raise ValueError("inputs=True needs a network with a hidden layer")
