@@ -5,8 +5,8 @@
 
 **Lanes.** Every test that takes more than about 10 s on a quiet machine carries a marker
 (declared in ``pyproject.toml``): ``slow``, ``reproduction``, ``notebooks``, ``docs``,
-``assignments`` or ``cluster``; :data:`FILE_LANES` gives whole files theirs. ``make
-test-fast`` runs what has none; ``make test`` runs everything.
+``assignments`` or ``cluster`` (whole files through ``pytestmark``). ``make test-fast``
+runs what has none; ``make test`` runs everything.
 
 **Parallel runs** (``pytest -n 2``, pytest-xdist, as ``make test`` does):
 
@@ -50,13 +50,6 @@ THREADS = max(1, (os.cpu_count() or 1) // WORKERS) if WORKERS > 1 else None
 #: What the processes that tests start read for their thread counts.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
-#: Lanes of whole files (a file's own markers add to these).
-FILE_LANES = {
-    "test_assignments.py": "assignments",
-    "test_docs.py": "docs",
-    "test_executors.py": "cluster",
-    "test_install.py": "slow",
-}
 #: The order in which lanes are handed to workers: the longest first.
 LANE_ORDER = ("reproduction", "assignments", "docs", "cluster", "slow")
 
@@ -114,12 +107,7 @@ def _lane(item) -> int:
 _GROUP = pytest.StashKey[str]()
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        lane = FILE_LANES.get(item.path.name)
-        if lane is not None:
-            item.add_marker(lane)
     if WORKERS == 1:
         return
     groups = {}
