@@ -401,9 +401,14 @@ GATE_KEPT_MARGIN = 0.15
 #: New networks: every test error within this many standard deviations over the
 #: reference's 3 seeds of the reference's mean, and at least GATE_NEW_NETWORK_FLOOR.
 GATE_NEW_NETWORK_SDS = 4
-#: Provenance: 0.3 points when the reference was committed (commit c273c37), widened to
-#: 0.5 after a single run (commit 826d4ec) in which a LeNet retrained on another thread
-#: count put greedy + swaps 0.33 points below the reference's mean.
+#: Provenance: 0.3 points when the reference was committed (commit c273c37), 0.5 after one
+#: failing run (commit 826d4ec), and kept at 0.5 on the evidence of six reruns of this test's
+#: run from an empty network cache, one BLAS and torch thread: two as in CI (seed 0,
+#: identical, the largest deviation beyond 4 standard deviations 0.23 points, budget DivNet
+#: fine-tuned) and four new networks (seeds 3-6: 0.36, 0.31, 0.25 and 0 points, greedy +
+#: swaps on the Table 1-trained LeNet without fine-tuning for the first two). A floor of 0.3
+#: fails two of the five distinct networks; the reference's 3 seeds understate how much
+#: that cell varies between networks (4 standard deviations: 0.16 points).
 GATE_NEW_NETWORK_FLOOR = 0.005
 GATE_RUN = ("lenet-300-100", "hard-concrete", 1e-3)
 
