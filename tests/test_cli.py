@@ -382,6 +382,7 @@ def test_reproduce_with_fractions_the_paper_lacks(capsys, tmp_path):
     assert "0.030 ± 0.002" in row100  # the paper's 100 % cell, beside our 100 %
 
 
+@pytest.mark.slow  # the fast theory experiment: over 10 s on a quiet machine
 def test_the_theory_command_writes_its_report_and_checks_its_arguments(capsys, tmp_path):
     code, _, _ = run(capsys, "theory", "--fast", "--students", "1", "--out", str(tmp_path),
                      "--quiet")  # fmt: skip

@@ -37,6 +37,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SCREENSHOTS = DOCS / "_build" / "screenshots"
+pytestmark = pytest.mark.docs
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SHOTS = {
