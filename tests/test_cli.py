@@ -14,6 +14,7 @@ import sys
 import time
 
 import numpy as np
+import psutil
 import pytest
 from conftest import require_data
 
@@ -308,8 +309,13 @@ def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(tmp_path, sig
     while len(list(part.glob(".parts/*/*.json"))) < 3:
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended too early"
         time.sleep(0.02)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert len(workers) >= (jobs if jobs > 1 else 0)
     proc.send_signal(sig)
+    # local workers hold the driver's stderr: it closes once they too are gone
     _, err = proc.communicate(timeout=60)
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "worker processes outlived their driver"
     finished = {p: p.stat().st_mtime_ns for p in part.glob(".parts/*/*.json")}
     assert finished and not (part / "results.json").exists()
     if sig == signal.SIGINT:
