@@ -30,7 +30,7 @@ from ..pruning.registry import variants
 __getattr__, __dir__, _lazy_all = lazy.attach(
     __name__,
     submod_attrs={
-        "base": ["NetworkExperiment", "dataset_argument"],
+        "base": ["NetworkExperiment", "dataset_argument", "kernel_argument"],
         "claims": ["CLAIMS", "check_claims"],
         "edges": [
             "EDGE_METHODS",
