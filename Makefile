@@ -11,16 +11,27 @@ STAMP  := $(VENV)/.installed-stamp
 CORE_TESTS := tests/test_kernel.py tests/test_dpp.py tests/test_sample.py tests/test_fuse.py \
               tests/test_core_edges.py
 
+# Lanes: every test over about 10 s carries one of these markers (tests/conftest.py);
+# `make test-fast` runs the others, `make test` everything.
+LANES     := slow or reproduction or notebooks or docs or assignments or cluster
+# Two worker processes (pytest-xdist), each with its share of the cores; tests that share a
+# module's fixture stay on one worker (tests/conftest.py).
+XDIST     := -n 2 --dist loadgroup
+
 # The notebook series: nbval runs it in fast mode in `make test`; `make notebooks` runs it
 # in full mode in place (the committed outputs) and normalises the outputs.
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 NBVAL     := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+# Notebooks are independent: two at a time, each kept whole on one worker, one thread each.
+NB_XDIST  := -n 2 --dist loadfile
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help install demo test bench lint lab notebooks readme reference assignments docs clean
+.PHONY: help install demo test test-fast bench lint lab notebooks readme reference assignments docs clean
 
 help:
 	@echo "make demo   - reproduce the paper's experiments on scikit-learn's digits (offline, ~1 min)"
 	@echo "make test   - create .venv if needed, install the package with [dev,bench,docs,cluster], run all tests"
+	@echo "make test-fast - the tests without a lane marker: core, registry, command-line errors, small runs on digits (a few minutes)"
 	@echo "make bench  - benchmarks: core vs BLAS floors and DPPy, pruning vs training time (ratios, one run)"
 	@echo "make lint   - ruff"
 	@echo "make lab    - JupyterLab on notebooks/"
@@ -43,11 +54,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m coverage erase
-	$(PY) -m coverage run -m pytest
-	NUMBA_DISABLE_JIT=1 $(PY) -m coverage run -m pytest -p no:cacheprovider -m "not slow" $(CORE_TESTS)
+	$(PY) -m coverage run -m pytest $(XDIST)
+	NUMBA_DISABLE_JIT=1 $(PY) -m coverage run -m pytest $(XDIST) -p no:cacheprovider -m "not slow" $(CORE_TESTS)
 	$(PY) -m coverage combine --quiet
 	$(PY) -m coverage report
-	DIVNET_FAST=1 $(PY) -m pytest $(NBVAL) -p no:cacheprovider notebooks/
+	DIVNET_FAST=1 $(ONE_THREAD) $(PY) -m pytest $(NBVAL) $(NB_XDIST) -p no:cacheprovider notebooks/
+
+test-fast: $(STAMP)
+	$(PY) -m pytest $(XDIST) -p no:cacheprovider -m "not ($(LANES))"
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py

@@ -3,7 +3,8 @@
 The hidden tests call the student's function with the matching ``divnet_nb`` functions
 replaced by ones that fail (:func:`package_disabled`), and check that the function does not
 refer to anything from the package (:func:`uses_package`), so an answer that only calls
-``divnet_nb`` scores nothing.
+``divnet_nb`` scores nothing. A question that builds on earlier answers is graded with
+reference answers in their place (:func:`given`).
 """
 
 from __future__ import annotations
@@ -24,15 +25,18 @@ def _names(code: types.CodeType) -> set[str]:
     return names
 
 
-def uses_package(fn) -> list[str]:
-    """Names that ``fn`` (or a helper function of the same notebook that it calls) takes from divnet_nb."""
+def uses_package(fn, ignore=()) -> list[str]:
+    """Names that ``fn`` (or a helper function of the same notebook that it calls) takes from divnet_nb.
+
+    Names in ``ignore`` are not followed (earlier questions' answers, graded on their own).
+    """
     seen, found, stack = set(), [], [fn]
     while stack:
         f = stack.pop()
         if id(f) in seen or not hasattr(f, "__code__"):
             continue
         seen.add(id(f))
-        for name in sorted(_names(f.__code__)):
+        for name in sorted(_names(f.__code__) - set(ignore)):
             if name.split(".")[0] == PACKAGE:  # "import divnet_nb" inside the function
                 found.append(name)
                 continue
@@ -70,9 +74,24 @@ def package_disabled(*targets: str):
         yield
 
 
-def own(fn) -> bool:
-    """True when ``fn`` refers to nothing from divnet_nb (prints what it found otherwise)."""
-    found = uses_package(fn)
+@contextlib.contextmanager
+def given(fn, **functions):
+    """Within the block, ``fn`` finds ``functions`` under their names instead of the student's own.
+
+    A question that builds on earlier answers is graded with the earlier questions' reference
+    answers in their place, so a mistake costs points on the question that has it, not again
+    on every question after it. Check :func:`own` outside the block.
+    """
+    with mock.patch.dict(fn.__globals__, functions):
+        yield
+
+
+def own(fn, ignore=()) -> bool:
+    """True when ``fn`` refers to nothing from divnet_nb (prints what it found otherwise).
+
+    ``ignore`` names functions of earlier questions that are graded on their own.
+    """
+    found = uses_package(fn, ignore)
     if found:
         print(f"{fn.__name__} uses {found} from {PACKAGE}: the task is to write it yourself")
     return not found

@@ -70,6 +70,8 @@ def _settings(protocol, args):
     except SettingError as exc:
         names = getattr(protocol, "option_names", {})
         raise UsageError(exc.as_option(names.get(exc.field, exc.field))) from None
+    except ValueError as exc:  # any other setting that cannot work: one line, exit code 2
+        raise UsageError(str(exc)) from None
 
 
 def _executor(args):

@@ -14,6 +14,7 @@ import sys
 import time
 
 import numpy as np
+import psutil
 import pytest
 from conftest import require_data
 
@@ -318,8 +319,13 @@ def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(tmp_path, sig
     while len(list(part.glob(".parts/*/*.json"))) < 3:
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended too early"
         time.sleep(0.02)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert len(workers) >= (jobs if jobs > 1 else 0)
     proc.send_signal(sig)
+    # local workers hold the driver's stderr: it closes once they too are gone
     _, err = proc.communicate(timeout=60)
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "worker processes outlived their driver"
     finished = {p: p.stat().st_mtime_ns for p in part.glob(".parts/*/*.json")}
     assert finished and not (part / "results.json").exists()
     if sig == signal.SIGINT:
@@ -392,6 +398,7 @@ def test_reproduce_with_fractions_the_paper_lacks(capsys, tmp_path):
     assert "0.030 ± 0.002" in row100  # the paper's 100 % cell, beside our 100 %
 
 
+@pytest.mark.slow  # the fast theory experiment: over 10 s on a quiet machine
 def test_the_theory_command_writes_its_report_and_checks_its_arguments(capsys, tmp_path):
     code, _, _ = run(capsys, "theory", "--fast", "--students", "1", "--out", str(tmp_path),
                      "--quiet")  # fmt: skip

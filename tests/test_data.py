@@ -247,6 +247,7 @@ def test_mnist_uncompressed_files_are_read_by_torchvision(data_in, mnist):
 # --------------------------------------------------------------------------- CIFAR-10
 
 
+@pytest.mark.slow  # reads and checks all of CIFAR-10: about 10 s on a quiet machine
 def test_cifar10_npz_real(cifar):
     assert_scaled(cifar, 50000, 10000, 3072)
     assert cifar.image_shape == (32, 32, 3)

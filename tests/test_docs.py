@@ -20,6 +20,7 @@ installs it.
 from __future__ import annotations
 
 import functools
+import html
 import os
 import re
 import shutil
@@ -36,6 +37,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SCREENSHOTS = DOCS / "_build" / "screenshots"
+pytestmark = pytest.mark.docs
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SHOTS = {
@@ -89,7 +92,9 @@ def test_the_site_has_every_notebook_handout_and_module(site):
     built = set(pages(site))
     for notebook in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
         assert f"notebooks/{notebook.stem}.html" in built
-    for master in sorted((ROOT / "assignments").glob("a[0-9]_*.ipynb")):
+    masters = [p for p in (ROOT / "assignments").glob("a*_*.ipynb") if re.match(r"a\d+_", p.name)]
+    assert len(masters) >= 11
+    for master in sorted(masters):
         page = site / "assignments" / f"{master.stem}.html"
         assert page.exists()
         text = page.read_text()
@@ -99,6 +104,20 @@ def test_the_site_has_every_notebook_handout_and_module(site):
     for module in ("divnet_nb.core.kernel", "divnet_nb.pruning.registry", "divnet_nb.report"):
         assert f'id="module-{module}"' in api
     assert (site / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax is served locally"
+
+
+def test_no_solution_reaches_the_site(site):
+    """The exercises' solutions (assignments/solutions/) and the masters' solutions stay off the site."""
+    sys.path.insert(0, str(ROOT / "assignments"))
+    from check import solution_lines
+
+    lines = solution_lines()
+    assert len(lines) > 100
+    for page in pages(site):
+        markup = (site / page).read_text(errors="replace")
+        text = html.unescape(re.sub(r"<[^>]+>", "", markup))  # code as a reader sees it
+        leaked = [line for line in lines if line in text]
+        assert not leaked, f"{page} shows solution lines {leaked[:3]}"
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from divnet_nb.datasets import load_dataset
 from divnet_nb.experiments import layer_sweep, table2, variants
 from divnet_nb.experiments.sweeps import method_stream
 from divnet_nb.pruning import register_method, unregister_method
-from divnet_nb.training import load_or_train
 
 
 @pytest.fixture(scope="module")
-def digits_net():
-    data = load_dataset("digits")
-    return data, load_or_train(data, (64, 30, 20, 10), seed=0, progress=False).model
+def digits_net(digits_network):
+    return digits_network
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from divnet_nb.experiments.gates import (
     kept_weights,
 )
 from divnet_nb.report.gates import best_posthoc, gate_costs, gate_groups, gates_markdown, plot_gates
-from divnet_nb.tasks.executors import LocalProcesses
+from divnet_nb.tasks.executors import LocalProcesses, PartFailed
 
 TINY = {
     "n_train": 1500,
@@ -74,6 +74,7 @@ def test_bad_settings_are_refused(kwargs, match):
         GateSettings(**kwargs)
 
 
+@pytest.mark.slow  # the tiny experiment: about 30 s on a quiet machine, once per file
 def test_worker_processes_compute_every_run_once_and_a_rerun_gathers_them(tiny):
     settings, _, first, result = tiny
     n_train = len(settings.networks) * settings.seeds * len(BASES)
@@ -89,6 +90,7 @@ def test_worker_processes_compute_every_run_once_and_a_rerun_gathers_them(tiny):
     assert first["runs"] == result["runs"] and first["networks"] == result["networks"]
 
 
+@pytest.mark.slow  # the tiny experiment: about 30 s on a quiet machine, once per file
 def test_a_rerun_reads_every_run_from_the_store(tiny, monkeypatch):
     settings, root, _, result = tiny
     monkeypatch.setenv("DIVNET_CACHE", str(root / "cache"))
@@ -103,10 +105,11 @@ def test_a_rerun_reads_every_run_from_the_store(tiny, monkeypatch):
     changed = gx.gate_descriptions()
     changed["hard-concrete"][0]["temperature"] = 0.5
     monkeypatch.setattr(gx, "gate_descriptions", lambda: changed)
-    with pytest.raises(AssertionError, match="computed again"):
+    with pytest.raises(PartFailed, match="computed again"):
         gate_experiment(settings, store_root=root / "parts", progress=False)
 
 
+@pytest.mark.slow  # the tiny experiment: about 30 s on a quiet machine, once per file
 def test_rows_record_consistent_sizes_and_weights(tiny):
     _, _, _, result = tiny
     d, out = 784, 10
@@ -127,6 +130,7 @@ def test_rows_record_consistent_sizes_and_weights(tiny):
         assert sum(by[method, 3e-3]["kept"]) < sum(by[method, 0.0]["kept"])
 
 
+@pytest.mark.slow  # the tiny experiment: about 30 s on a quiet machine, once per file
 def test_posthoc_numbers_are_what_the_rules_give_on_the_cached_networks(tiny, monkeypatch):
     settings, root, _, result = tiny
     monkeypatch.setenv("DIVNET_CACHE", str(root / "cache"))
@@ -290,6 +294,7 @@ def test_the_command_line_refuses_bad_workers_and_seeds(capsys):
     assert "--seeds must be >= 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # the tiny experiment: about 30 s on a quiet machine, once per file
 def test_the_gated_runs_give_gates_their_own_learning_rate(tiny):
     from divnet_nb.datasets import load_dataset
     from divnet_nb.prune import train_gated
@@ -310,6 +315,7 @@ def test_the_gated_runs_give_gates_their_own_learning_rate(tiny):
     assert runs[0][2].epochs == pytest.approx(2.0)
 
 
+@pytest.mark.slow  # trains the fast experiment's networks: over a minute
 def test_the_command_runs_and_writes_its_three_files(tmp_path, monkeypatch, capsys):
     require_data("mnist")
     import json

@@ -331,6 +331,7 @@ def digits_config(epochs=20):
     return default_config("digits", max_epochs=epochs, threshold=1e-6, optimizer="adam", lr=0.01)
 
 
+@pytest.mark.slow  # 7-40 s per gate method on a quiet machine
 @pytest.mark.parametrize("method", GATE_METHODS)
 def test_lambda_zero_keeps_every_unit_and_a_large_lambda_prunes(digits, method):
     sizes = (64, 40, 30, 10)

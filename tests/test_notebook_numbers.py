@@ -1,4 +1,4 @@
-"""Numbers in the notebooks' prose come from the run (issue 14, point 1).
+"""Numbers in the notebooks' prose come from the run.
 
 A number that a markdown cell states is accepted only when
 

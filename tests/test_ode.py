@@ -224,6 +224,7 @@ def plateau_deviations(runs):
     return np.array(out)
 
 
+@pytest.mark.slow  # online SGD at N = 500 and its ODEs: 10-40 s each on a quiet machine
 @needs_jit
 def test_the_ode_follows_a_committee_with_a_trained_second_layer(committee_runs):
     rel = restarted(committee_runs)
@@ -231,6 +232,7 @@ def test_the_ode_follows_a_committee_with_a_trained_second_layer(committee_runs)
     assert abs(rel.mean()) <= 0.05, rel.mean(axis=1)
 
 
+@pytest.mark.slow  # online SGD at N = 500 and its ODEs: 10-40 s each on a quiet machine
 @needs_jit
 def test_the_ode_follows_each_soft_committee_run(soft_committee_runs):
     rel = restarted(soft_committee_runs)
@@ -239,6 +241,7 @@ def test_the_ode_follows_each_soft_committee_run(soft_committee_runs):
     assert plateau.max() <= 0.10, plateau.max(axis=1)
 
 
+@pytest.mark.slow  # online SGD at N = 500 and its ODEs: 10-40 s each on a quiet machine
 @needs_jit
 @pytest.mark.parametrize("wrong", ["I3 sign flipped", "eta^2 term missing"])
 def test_the_comparison_has_teeth(wrong, committee_runs, soft_committee_runs, monkeypatch):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -176,6 +178,18 @@ def test_the_registry_names_every_command_and_refuses_a_second_of_one_name(toy):
 
     with pytest.raises(ValueError, match="already registered"):
         register_experiment(Other)
+
+
+def test_the_commands_keep_their_order_whichever_module_a_process_imports_first():
+    """A process that imported the gate experiment first (as a test or a notebook may) lists
+    the commands in the same order as one that did not."""
+    code = (
+        "import divnet_nb.experiments.gates, divnet_nb.experiments.edges\n"
+        "from divnet_nb.tasks import experiment_names\n"
+        "print(' '.join(experiment_names()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["reproduce", "leaderboard", "edges", "theory", "gates"]
 
 
 def test_a_setting_error_reads_under_the_name_of_its_option():

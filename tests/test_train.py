@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
+from subprocess import PIPE, Popen
 
 import pytest
 import torch
@@ -17,6 +20,7 @@ from divnet_nb.training import (
     load_or_train,
     train,
     train_instances,
+    training_lock,
 )
 
 SIZES = (64, 32, 32, 10)
@@ -113,6 +117,42 @@ def test_interrupted_save_leaves_no_checkpoint(digits, tmp_path, monkeypatch):
         load_or_train(digits, SIZES, 0, config, cache_root=tmp_path, progress=False)
     assert not checkpoint_path(digits, SIZES, 0, config, tmp_path).exists()
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+#: A process that asks for one small digits network and says whether it trained it.
+ASK_FOR_A_NETWORK = """
+import sys
+from divnet_nb.datasets import load_dataset
+from divnet_nb.training import TrainConfig, load_or_train
+digits = load_dataset("digits")
+print("ready", flush=True)
+run = load_or_train(digits, (64, 32, 32, 10), 3, TrainConfig(threshold=0.3, max_epochs=1),
+                    cache_root=sys.argv[1], progress=False)
+print("loaded" if run.from_cache else "trained", flush=True)
+"""
+
+
+def test_two_processes_asking_for_one_missing_network_train_it_once(digits, tmp_path):
+    """Both ask while the lock is held here, so both find no checkpoint; without the lock
+    both would train and save it."""
+    config = TrainConfig(threshold=0.3, max_epochs=1)
+    path = checkpoint_path(digits, SIZES, 3, config, tmp_path)
+    argv = [sys.executable, "-c", ASK_FOR_A_NETWORK, str(tmp_path)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")  # one epoch of a small network
+    with training_lock(path):
+        procs = [Popen(argv, stdout=PIPE, stderr=PIPE, text=True, env=env) for _ in range(2)]
+        try:
+            assert [p.stdout.readline().strip() for p in procs] == ["ready", "ready"]
+            time.sleep(2.0)  # both are past their look for a cached file
+            assert not path.exists()
+        except BaseException:
+            for p in procs:
+                p.kill()
+            raise
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    assert sorted(out.split()[-1] for out, _ in outputs) == ["loaded", "trained"]
+    assert load_or_train(digits, SIZES, 3, config, cache_root=tmp_path, progress=False).from_cache
 
 
 def test_instances_and_defaults(digits, tmp_path):

@@ -7,8 +7,8 @@ On the first hidden layer of the Table 1 networks (d inputs, H units, H' units a
   every unit for each fraction f of :data:`FRACTIONS`;
 * **node rules** at the matched number of parameters: n = ceil(H (k + H') / (d + H'))
   kept units (each unit costs its d incoming and H' outgoing weights; an edge-pruned
-  layer keeps H k incoming and all H H' outgoing weights, as issue 11 specifies
-  from Acharyya et al.'s public code), with fusion (eqs. 3-4): DivNet (``dpp``), ``importance`` and this
+  layer keeps H k incoming and all H H' outgoing weights, as in
+  Acharyya et al.'s public code), with fusion (eqs. 3-4): DivNet (``dpp``), ``importance`` and this
   project's ``swap`` rule.
 
 The x axis of the figure is the fraction of the first layer's parameters (W1 and W2)

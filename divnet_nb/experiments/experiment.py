@@ -15,12 +15,10 @@ can be recomputed alone and does not depend on the order of the loops.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import sys
 import time
 import warnings
-import weakref
 
 import numpy as np
 
@@ -35,6 +33,7 @@ from ..pruning.neuron.layer_data import LayerData
 from ..pruning.neuron.select import select_neurons
 from ..pruning.registry import variants as variants_of
 from ..pruning.statistics import layer_statistics
+from ..tasks.contexts import Contexts
 from ..tasks.store import ResultStore
 from ..training.cache import checkpoint_path, load_or_train, train_instances
 from .settings import Settings, kernel_subset, settings_for
@@ -460,39 +459,21 @@ class Experiment:
         return result
 
 
-#: Contexts of this process: those a caller made and attached (weakly held), and those a
-#: worker made for the parts it was sent (the last two kept).
-_ATTACHED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_MADE: collections.OrderedDict = collections.OrderedDict()
+#: The contexts of this process: one a caller attached, or one made here for a worker's parts
+#: (quiet, refusing to train: the training parts have put the networks in the cache).
+_CONTEXTS = Contexts(
+    lambda settings: Experiment(settings.dataset, settings, progress=False, require_cached=True)
+)
 
 
-@contextlib.contextmanager
 def attached(exp: Experiment):
     """Parts computed in this process inside the block use ``exp`` (its data and networks)."""
-    before = _ATTACHED.get(exp.settings)
-    _ATTACHED[exp.settings] = exp
-    try:
-        yield exp
-    finally:
-        if before is None:
-            _ATTACHED.pop(exp.settings, None)
-        else:
-            _ATTACHED[exp.settings] = before
+    return _CONTEXTS.attached(exp, exp.settings)
 
 
 def context(settings: Settings) -> Experiment:
-    """The :class:`Experiment` of ``settings`` in this process: an attached one, else one made
-    here (quiet, refusing to train: the training parts have put the networks in the cache)."""
-    exp = _ATTACHED.get(settings)
-    if exp is not None:
-        return exp
-    exp = _MADE.pop(settings, None) or Experiment(
-        settings.dataset, settings, progress=False, require_cached=True
-    )
-    _MADE[settings] = exp
-    while len(_MADE) > 2:
-        _MADE.popitem(last=False)
-    return exp
+    """The :class:`Experiment` of ``settings`` in this process: an attached one, else one made here."""
+    return _CONTEXTS.get(settings)
 
 
 def reproduce(

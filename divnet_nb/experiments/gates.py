@@ -32,17 +32,15 @@ phase run on as many worker processes as are given (``--jobs``, ``--scheduler``)
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import copy
 import dataclasses
 import re
 import time
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..tasks.contexts import Contexts
 from ..tasks.protocol import ExperimentProtocol, SettingError, register_experiment
 from .reference import environment
 from .settings import kernel_subset, method_stream
@@ -399,28 +397,8 @@ def gate_experiment(
         )
 
 
-_ATTACHED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_MADE: collections.OrderedDict = collections.OrderedDict()
-
-
-@contextlib.contextmanager
-def _attached(ctx: _Context):
-    _ATTACHED[ctx.settings] = ctx
-    try:
-        yield ctx
-    finally:
-        _ATTACHED.pop(ctx.settings, None)
-
-
-def _context(settings: GateSettings) -> _Context:
-    """This process's context of ``settings`` (attached by the caller, or made quiet here)."""
-    ctx = _ATTACHED.get(settings)
-    if ctx is None:
-        ctx = _MADE.pop(settings, None) or _Context(settings, False)
-        _MADE[settings] = ctx
-        while len(_MADE) > 2:
-            _MADE.popitem(last=False)
-    return ctx
+#: This process's contexts: one the caller attached, or one made here (quiet) for a worker.
+_CONTEXTS = Contexts(lambda settings: _Context(settings, False))
 
 
 _TRAIN = re.compile(r"train-(.+)-seed(\d+)-(\w+)$")
@@ -475,10 +453,10 @@ class Gates(ExperimentProtocol):
         }
 
     def local(self, settings: GateSettings, progress: bool):
-        return _attached(_Context(settings, progress))
+        return _CONTEXTS.attached(_Context(settings, progress), settings)
 
     def compute(self, settings: GateSettings, key: str):
-        ctx = _context(settings)
+        ctx = _CONTEXTS.get(settings)
         if m := _TRAIN.match(key):
             return ctx.train_part(m[1], int(m[2]), m[3])
         runs = {_part_name(*run): run for run in gate_runs(settings)}

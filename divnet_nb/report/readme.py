@@ -184,7 +184,7 @@ BOARD_ROWS = (
     "swap | original",
     "swap | allocated, original",
 )
-#: The issue's goals on MNIST: (fraction, bound on the test error, or None for "within 0.15
+#: The goals set for MNIST: (fraction, bound on the test error, or None for "within 0.15
 #: points of the unpruned networks").
 MNIST_GOALS = ((0.05, 0.07), (0.1, 0.035), (0.25, None))
 

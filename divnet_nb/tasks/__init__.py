@@ -6,6 +6,7 @@
 * :mod:`.executors` - where parts run: this process, local worker processes (joblib) or a
   Dask cluster, with BLAS and torch thread limits inside every part;
 * :mod:`.store` - finished parts on disk, keyed by what decides their numbers;
+* :mod:`.contexts` - what the parts of one experiment share in a process (data, networks);
 * :mod:`.driver` - :func:`run_experiment`: the loop that runs, keeps and gathers;
 * :mod:`.provenance` - :func:`environment`: where a set of numbers came from;
 * :mod:`.options` - argument types the experiments' options share.
@@ -41,6 +42,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "thread_limits",
         ],
         "store": ["RESULTS_FORMAT", "ResultStore"],
+        "contexts": ["Contexts"],
         "driver": ["run_experiment", "store_for"],
         "options": ["comma_list", "floats", "ints", "names"],
         "provenance": ["PACKAGES", "environment"],

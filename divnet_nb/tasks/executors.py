@@ -30,6 +30,7 @@ import abc
 import contextlib
 import os
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -109,6 +110,30 @@ def thread_limits(threads: int | None, torch_too: bool = True):
 DRIVER_ENVIRONMENT = ("DIVNET_DATA", "DIVNET_CACHE", "DIVNET_RESULTS")
 
 
+#: The key of ``environ`` that carries the driver's process id to local workers.
+_DRIVER_PID = "driver pid"
+_WATCHED: set[int] = set()
+
+
+def _watch_driver(driver: int | None, every: float = 0.5) -> None:
+    """End this worker process when the driver ``driver`` that started it is gone.
+
+    A driver killed outright (``kill -9``, the out-of-memory killer) cannot tell its local
+    workers; without this they would finish their parts for nobody, and keep the driver's
+    terminal or pipes open. One daemon thread per worker process polls its parent.
+    """
+    if driver is None or driver in _WATCHED:
+        return
+    _WATCHED.add(driver)
+
+    def watch():
+        while os.getppid() == driver:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="divnet-nb-driver-watch", daemon=True).start()
+
+
 def run_part(
     protocol, settings, key: str, threads: int | None, environ: dict | None = None
 ) -> tuple[str, object, float]:
@@ -116,10 +141,12 @@ def run_part(
 
     The function every executor runs (it is what a worker process unpickles). ``environ``
     (local workers only) sets :data:`DRIVER_ENVIRONMENT` as the driver has them, since a
-    reused worker process keeps the environment it was started with. Any exception of
+    reused worker process keeps the environment it was started with, and the driver's
+    process id, so that a worker ends when its driver is killed. Any exception of
     the part becomes :class:`PartFailed` naming it.
     """
     if environ is not None:
+        _watch_driver(environ.get(_DRIVER_PID))
         for name in DRIVER_ENVIRONMENT:
             if environ.get(name) is None:
                 os.environ.pop(name, None)
@@ -195,6 +222,7 @@ class LocalProcesses(Executor):
             pre_dispatch="all",
         )
         environ = {name: os.environ.get(name) for name in DRIVER_ENVIRONMENT}
+        environ[_DRIVER_PID] = os.getpid()
         yield from parallel(
             delayed(run_part)(protocol, settings, k, threads, environ) for k in keys
         )

@@ -199,9 +199,11 @@ def get_experiment(name: str) -> ExperimentProtocol:
 
 
 def experiments() -> list[ExperimentProtocol]:
-    """Every registered experiment, in registration order."""
+    """Every registered experiment: those of :data:`EXPERIMENT_MODULES` in its order, then
+    any other in registration order (whichever module a process happened to import first)."""
     _load()
-    return list(_EXPERIMENTS.values())
+    order = {module: i for i, module in enumerate(EXPERIMENT_MODULES)}
+    return sorted(_EXPERIMENTS.values(), key=lambda e: order.get(type(e).__module__, len(order)))
 
 
 def experiment_names() -> list[str]:

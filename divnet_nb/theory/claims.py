@@ -1,6 +1,6 @@
 r"""Parameter-matched sweeps of pruned students and the verdicts of the analysed work's claims.
 
-**Parameter matching** (as issue 11 specifies from the analysed work's public code; first
+**Parameter matching** (as in the analysed work's public code; first
 layer and v counted). A student
 node-pruned to k units has N k + k parameters; one edge-pruned to e incoming edges per
 unit keeps all K units, K e + K parameters. They match when

@@ -19,6 +19,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "data_fingerprint",
             "load_or_train",
             "train_instances",
+            "training_lock",
         ],
     },
 )

@@ -5,6 +5,12 @@ keyed by a hash of the training data, the architecture, the seed and every train
 setting (:func:`cache_key`). Checkpoints are written to a temporary file and renamed,
 so an interrupted run never leaves a half-written file under the final name; a file
 that cannot be read or does not match its key is reported and trained again.
+
+Processes that share a cache (worker processes, a cluster's workers on a shared folder,
+parallel test runs) train a missing network once: training and saving it happen under
+a lock on the checkpoint (:func:`training_lock`), and a process that waited for the lock
+loads the network that the other one saved. A cached network is read without the lock,
+so a read-only cache folder works.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from filelock import FileLock
 
 from .._io import atomic_write
 from ..nets.mlp import MLP
@@ -36,6 +43,7 @@ __all__ = [
     "data_fingerprint",
     "load_or_train",
     "train_instances",
+    "training_lock",
 ]
 
 #: Bump when the training procedure changes, so old cached networks are not reused.
@@ -152,6 +160,40 @@ def _load(path: Path, key: str, config: TrainConfig) -> TrainResult:
     )
 
 
+def training_lock(path: Path) -> FileLock:
+    """The inter-process lock held while the network of checkpoint ``path`` is trained and saved.
+
+    A hidden file beside the checkpoint (``.<name>.lock``); the operating system releases
+    the lock when its holder exits, however it exits.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path.parent / f".{path.name}.lock")
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """Which file is at ``path`` (inode, size, modification time), None when there is none."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _load_or_report(path: Path, key: str, config: TrainConfig) -> TrainResult | None:
+    """The cached network, or None when there is none or it is unusable (said on stderr)."""
+    if not path.exists():
+        return None
+    try:
+        return _load(path, key, config)
+    except Exception as exc:  # any unreadable or mismatched file: say so, train again
+        print(
+            f"divnet-nb: cached network {path} is unusable ({type(exc).__name__}: {exc}); training it again",
+            file=sys.stderr,
+        )
+        return None
+
+
 def load_or_train(
     dataset: Dataset,
     sizes,
@@ -165,7 +207,11 @@ def load_or_train(
     activation: str = "sigmoid",
     until_threshold: bool = True,
 ) -> TrainResult:
-    """:func:`train`, but reuse a cached network trained with exactly the same inputs and settings."""
+    """:func:`train`, but reuse a cached network trained with exactly the same inputs and settings.
+
+    A missing network is trained under :func:`training_lock`, so two processes that ask
+    for it at the same time train it once.
+    """
     config = config or default_config(dataset.name)
     sizes = tuple(int(s) for s in sizes)
     options = {
@@ -178,16 +224,18 @@ def load_or_train(
         return train(dataset, sizes, seed, config, **options)
     key = cache_key(dataset, sizes, seed, config, activation, until_threshold)
     path = checkpoint_path(dataset, sizes, seed, config, cache_root, activation, until_threshold)
-    if path.exists():
-        try:
-            return _load(path, key, config)
-        except Exception as exc:  # any unreadable or mismatched file: say so, train again
-            print(
-                f"divnet-nb: cached network {path} is unusable ({type(exc).__name__}: {exc}); training it again",
-                file=sys.stderr,
-            )
-    result = train(dataset, sizes, seed, config, **options)
-    _save(result, path, key)
+    seen = _identity(path)
+    cached = _load_or_report(path, key, config)
+    if cached is not None:
+        return cached
+    with training_lock(path):
+        # another process may have saved it while this one waited for the lock
+        if _identity(path) not in (None, seen):
+            cached = _load_or_report(path, key, config)
+            if cached is not None:
+                return cached
+        result = train(dataset, sizes, seed, config, **options)
+        _save(result, path, key)
     return result
 
 
