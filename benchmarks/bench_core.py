@@ -13,6 +13,9 @@ figure is the minimum over repeats.
    samples from one kernel).
 5. The selection rules on the fusion objective E(S): greedy paths for every size,
    and swaps at the sweep's sizes, over the layer's Gram matrix.
+6. Every kernel over neurons of :mod:`divnet_nb.core.kernels` built from the activations
+   (statistics in one pass, then the kernel), over one Gram matrix ``A.T @ A`` (target
+   <= 1.3). The learned kernel's fit is measured against training in bench_pipeline.py.
 
 Run: ``make bench`` (or ``python benchmarks/bench_core.py [--quick]``).
 """
@@ -191,6 +194,45 @@ def bench_selection(n_samples, repeats):
     )
 
 
+def bench_kernels(shapes, repeats):
+    """6. Every kernel from the activations (one statistics pass + the kernel) over A.T @ A.
+
+    The floor, the statistics pass and each kernel from the statistics are timed in turn,
+    ``repeats`` rounds, and each ratio is the median over rounds of (statistics + kernel) /
+    floor within the round: on a loaded machine a round's three timings see the same load.
+    """
+    import time
+
+    names = [name for name in dn.kernel_names() if "held_out" not in dn.get_kernel(name).needs]
+    print("\n== 6. every kernel over neurons: (statistics + kernel) / Gram matrix A.T @ A ==")
+    print(f"{'activations':>18} {'floor s':>9} " + " ".join(f"{n:>16}" for n in names) + "  target")
+    for n_samples, n in shapes:
+        A = activations(n_samples, n, np.float64)
+        W = np.random.default_rng(1).standard_normal((n, 500))
+        stats = dn.GramAccumulator().update(A)
+        for name in names:  # warm up: compile, page in
+            dn.neuron_kernel(name, stats, **({"weights": W} if name == "qd" else {}))
+        rounds = {name: [] for name in names}
+        floors = []
+        for _ in range(repeats):
+            for name in names:
+                extra = {"weights": W} if "weights" in dn.get_kernel(name).needs else {}
+                t0 = time.perf_counter()
+                A.T @ A
+                t1 = time.perf_counter()
+                acc = dn.GramAccumulator().update(A)
+                dn.neuron_kernel(name, acc, **extra)
+                t2 = time.perf_counter()
+                floors.append(t1 - t0)
+                rounds[name].append((t2 - t1) / (t1 - t0))
+        ratios = [float(np.median(rounds[name])) for name in names]
+        print(
+            f"{n_samples:>8} x {n:<7} {min(floors):9.3f} "
+            + " ".join(f"{r:16.2f}" for r in ratios)
+            + "  <= 1.3"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -203,11 +245,13 @@ def main():
         bench_layer(6000, repeats=2)
         bench_sampling(repeats=2, n_repeated=5)
         bench_selection(6000, repeats=2)
+        bench_kernels([(6000, 500)], repeats=3)
     else:
         bench_kernel_and_fuse([(60000, 500), (50000, 1000)], repeats=5)
         bench_layer(60000, repeats=5)
         bench_sampling(repeats=5, n_repeated=20)
         bench_selection(60000, repeats=3)
+        bench_kernels([(60000, 500), (50000, 1000)], repeats=5)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ forward pass, Gram matrices, kernels, eigendecompositions, k-DPP samples, fusion
 its parts, each as a ratio to the training time. Also with the kernel and fusion built
 from a 10000-image subset, the paper's section 3.3 trade-off.
 
+Then the learned kernel's fit (:mod:`divnet_nb.core.learned`) at three sizes of the first
+hidden layer, each as a ratio to the same training time (target: <= 10 %).
+
 Run: ``make bench`` (after bench_core.py) or ``python benchmarks/bench_pipeline.py``;
 ``--quick`` uses scikit-learn's digits (offline, seconds). Needs MNIST under $DIVNET_DATA.
 """
@@ -79,6 +82,28 @@ def main() -> None:
         f"(float64 costs {t_stats / t_stats32:.2f}x)"
     )
     print(f"  {'kernel + eigh + scaling + k-DPP':<36}  {ratio(t_select)}")
+    learned_kernel_cost(model, X, sizes, ratio)
+
+
+def learned_kernel_cost(model, X, sizes, ratio) -> None:
+    """The learned kernel (divnet_nb.core.learned): its held-out statistics and its fit, each
+    hidden layer at 10 %, 50 % and 90 % kept (one fit per size), as a fraction of training."""
+    from divnet_nb.prune import held_out_statistics, outgoing_weights, read_layer_data
+
+    print("learned kernel, first hidden layer (target: one fit <= 10 % of training):")
+    t_held = best_time(lambda: held_out_statistics(model, 0, X))
+    print(f"  {'held-out half statistics':<36}  {ratio(t_held)}")
+    base = read_layer_data(model, 0, X, kernel="learned")
+    assert np.array_equal(base.weights, outgoing_weights(model, 0))
+    for fraction in (0.1, 0.5, 0.9):
+        k = max(1, round(fraction * sizes[1]))
+        t_fit = best_time(lambda k=k: base.with_inputs(held_out=base.held_out).built_kernel(k))
+        fit = base.built_kernel(k).params
+        print(
+            f"  {f'fit at k = {k}':<36}  {ratio(t_fit)}   (factor {fit['factor']:g}, exponent "
+            f"{fit['exponent']:g}; held-out objective {fit['objective']:.4g}, eq. 2's "
+            f"{fit['default_objective']:.4g})"
+        )
 
 
 @torch.no_grad()

@@ -1,11 +1,12 @@
 """The ``divnet-nb`` command.
 
 One subcommand per registered experiment (:mod:`divnet_nb.tasks.protocol`: ``reproduce``,
-``leaderboard``, ``edges``, ``theory``, ``gates``), all handled by :func:`_run`: the
-experiment's settings are made from the options, the output folder is checked, the parts
-run on the chosen executor (this process, ``--jobs N`` local worker processes, or the Dask
-cluster of ``--scheduler``) with every finished part kept in ``<out>/.parts``, and the
-result is written by the experiment's writer (:mod:`divnet_nb.report.outputs`).
+``leaderboard``, ``kernels``, ``edges``, ``theory``, ``gates``), all handled by
+:func:`_run`: the experiment's settings are made from the options, the output folder is
+checked, the parts run on the chosen executor (this process, ``--jobs N`` local worker
+processes, or the Dask cluster of ``--scheduler``) with every finished part kept in
+``<out>/.parts``, and the result is written by the experiment's writer
+(:mod:`divnet_nb.report.outputs`).
 ``divnet-nb data`` says where datasets are looked for and which are there.
 
 Every input is checked before any data is read or any network trained, by code that

@@ -6,11 +6,12 @@ Each is loaded on first use: importing this module imports no torch.
 
 Neuron pruning (DivNet and the other selection rules, with or without fusion)
     ``prune_layer``, ``prune_network``, ``apply_pruning``, ``next_layer_error``,
-    ``sizes_for_fraction``, ``select_neurons``, ``LayerData``, ``allocate`` and
+    ``sizes_for_fraction``, ``select_neurons``, ``LayerData``, ``read_layer_data`` (a
+    layer's statistics with what its kernel reads), ``allocate`` and
     ``relative_error_curves`` (a budget shared across layers), ``greedy_sets``,
     ``quality_diversity_kernel``.
 A layer's statistics, read through its site
-    ``layer_statistics``, ``collect_activations``, ``cross_statistics``,
+    ``layer_statistics``, ``held_out_statistics``, ``collect_activations``, ``cross_statistics``,
     ``importance_scores``, ``outgoing_weights``.
 Edge pruning (masks over each unit's incoming weights)
     ``prune_edges``, ``edge_statistics``, ``EdgeData``, ``select_edges``,

@@ -31,6 +31,9 @@ __all__ = [
     "LEVEL",
     "mean_std",
     "t_interval",
+    "t_test",
+    "holm",
+    "decide_by_p",
     "bootstrap_interval",
     "decide",
     "combine",
@@ -73,6 +76,45 @@ def t_interval(differences, level: float = LEVEL) -> tuple[float, float, float]:
         return mean, mean, mean
     half = float(scipy.stats.t.ppf(0.5 + level / 2, n - 1)) * s / math.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def t_test(differences) -> float:
+    """Two-sided p-value of the paired t-test that the mean of the differences is 0.
+
+    The test of :func:`t_interval`: p < 1 - level exactly when its interval excludes 0.
+    One difference gives 1 (nothing can be told); equal differences give 0 (no spread).
+    """
+    d = np.asarray(differences, dtype=float).ravel()
+    if d.size < 2:
+        return 1.0
+    s = float(d.std(ddof=1))
+    if s == 0.0:
+        return 0.0
+    t = float(d.mean()) / (s / math.sqrt(d.size))
+    return float(2.0 * scipy.stats.t.sf(abs(t), d.size - 1))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values: reject where adjusted p < 1 - level, and the chance
+    of any false rejection in the family stays below 1 - level (Holm 1979)."""
+    p = np.asarray(p_values, dtype=float).ravel()
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def decide_by_p(mean: float, p: float, claim: str = "<0", level: float = LEVEL) -> str:
+    """The verdict of :func:`decide` from a (possibly adjusted) two-sided p-value: the sign of
+    the mean decides when p < 1 - level; otherwise not resolved."""
+    if claim not in ("<0", ">0"):
+        raise ValueError(f"claim must be '<0' or '>0'; got {claim!r}")
+    if p >= 1.0 - level:
+        return OPEN
+    below = mean < 0 if claim == "<0" else mean > 0
+    return HOLDS if below else FAILS
 
 
 def bootstrap_interval(statistic, samples, level: float = LEVEL, seed: int = 0):

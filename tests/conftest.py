@@ -22,8 +22,8 @@ runs what has none; ``make test`` runs everything.
 * trained networks are shared through the network cache, whose training lock makes a
   worker wait for a network the other one is training instead of training it again, and
   Numba's cache of compiled kernels is written by one worker at a time;
-* a test must leave the environment and the method and experiment registries as it found
-  them (:func:`traces_left`): a worker runs many tests in one process.
+* a test must leave the environment and the method, kernel and experiment registries as
+  it found them (:func:`traces_left`): a worker runs many tests in one process.
 """
 
 from __future__ import annotations
@@ -155,8 +155,12 @@ def serial_threads():
 
 
 def _registries() -> dict:
-    """What the method and experiment registries hold (those already imported)."""
+    """What the method, kernel and experiment registries hold (those already imported)."""
     found = {}
+    kernels = sys.modules.get("divnet_nb.core.kernels")
+    if kernels is not None:
+        for name in kernels.kernel_names():
+            found["kernel", name] = kernels.get_kernel(name).build
     pruning = sys.modules.get("divnet_nb.pruning")
     if pruning is not None:
         for kind in ("neuron", "edge", "gate"):
@@ -172,6 +176,8 @@ def _registries() -> dict:
 def _forget(entry: tuple) -> None:
     if entry[0] == "method":
         sys.modules["divnet_nb.pruning"].unregister_method(entry[2], entry[1])
+    elif entry[0] == "kernel":
+        sys.modules["divnet_nb.core.kernels"].unregister_kernel(entry[1])
     else:
         sys.modules["divnet_nb.tasks.protocol"]._EXPERIMENTS.pop(entry[1], None)
 
@@ -191,8 +197,8 @@ def snapshot_traces() -> tuple[dict, dict]:
 
 def traces_left(snapshot: tuple[dict, dict]) -> list[str]:
     """What a test changed since ``snapshot``: environment variables (all that existed, and
-    new ones that the package or the suite reads) and methods or experiments that it
-    registered (not the package's own, which register on first import); each is undone."""
+    new ones that the package or the suite reads) and methods, kernels or experiments that
+    it registered (not the package's own, which register on first import); each is undone."""
     environ, before = snapshot
     left = []
     changed = sorted(

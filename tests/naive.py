@@ -39,6 +39,99 @@ def rbf_kernel(A, beta=None, eps=0.01):
     return L
 
 
+# ---------------------------------------------------------------- the other kernels over neurons
+def _columns(A):
+    A = np.asarray(A, dtype=np.float64)
+    return A, [A[:, i] for i in range(A.shape[1])]
+
+
+def linear_kernel(A, eps=0.01):
+    """L_ij = <v_i, v_j> / |T|, plus eps times the mean of the diagonal on the diagonal."""
+    A, v = _columns(A)
+    n_samples, n = A.shape
+    L = np.array([[float(np.dot(v[i], v[j])) / n_samples for j in range(n)] for i in range(n)])
+    mean_diag = sum(L[i, i] for i in range(n)) / n
+    for i in range(n):
+        L[i, i] += eps * (mean_diag if mean_diag > 0 else 1.0)
+    return L
+
+
+def cosine_kernel(A, eps=0.01):
+    """L_ij = cos(v_i, v_j) + eps delta_ij; a neuron that is never active is orthogonal to all."""
+    A, v = _columns(A)
+    n = A.shape[1]
+    norms = [math.sqrt(float(np.dot(x, x))) for x in v]
+    L = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if norms[i] > 0 and norms[j] > 0:
+                L[i, j] = float(np.dot(v[i], v[j])) / (norms[i] * norms[j])
+        L[i, i] = (1.0 if norms[i] > 0 else 0.0) + eps
+    return L
+
+
+def standardised_rbf_kernel(A, beta=None, eps=0.01):
+    """The RBF kernel of z_i = (v_i - mean) / std (population std); a constant neuron's z is 0."""
+    A, v = _columns(A)
+    n_samples, n = A.shape
+    z = []
+    for x in v:
+        mean = sum(x) / n_samples
+        var = sum((t - mean) ** 2 for t in x) / n_samples
+        live = var > 1e-10 * float(np.dot(x, x)) / n_samples
+        z.append((x - mean) / math.sqrt(var) if live else np.zeros(n_samples))
+    return rbf_kernel(np.column_stack(z), 10.0 / n_samples if beta is None else beta, eps)
+
+
+def median_rbf_kernel(A, eps=0.01):
+    """The RBF kernel with beta = 1 / median of the positive squared distances between neurons."""
+    A, v = _columns(A)
+    n = A.shape[1]
+    d2 = [float(np.dot(v[i] - v[j], v[i] - v[j])) for i in range(n) for j in range(i + 1, n)]
+    positive = [d for d in d2 if d > 0]  # exact differences: a duplicate is at distance 0
+    return rbf_kernel(A, 1.0 / float(np.median(positive)), eps)
+
+
+def quality_diversity_kernel(A, W, eps=0.01):
+    """q_i (corr_ij + eps delta_ij) q_j with q_i = ||w_i|| std_i (population std)."""
+    A, v = _columns(A)
+    n_samples, n = A.shape
+    centred = [x - sum(x) / n_samples for x in v]
+    std = [math.sqrt(float(np.dot(c, c)) / n_samples) for c in centred]
+    q = [math.sqrt(float(np.dot(W[i], W[i]))) * std[i] for i in range(n)]
+    L = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            corr = float(np.dot(centred[i], centred[j])) / (n_samples * std[i] * std[j])
+            L[i, j] = q[i] * (corr + (eps if i == j else 0.0)) * q[j]
+    return L
+
+
+def learned_family(A, W, factor, exponent, eps=0.01):
+    """q_i^a exp(-(c/|T|) ||v_i - v_j||^2) q_j^a + eps delta_ij, q_i = ||w_i|| rms_i / max."""
+    A, v = _columns(A)
+    n_samples, n = A.shape
+    q = [
+        math.sqrt(float(np.dot(W[i], W[i])) * float(np.dot(x, x)) / n_samples)
+        for i, x in enumerate(v)
+    ]
+    q = [x / max(q) for x in q]
+    K = rbf_kernel(A, factor / n_samples, 0.0)
+    return np.array(
+        [[q[i] ** exponent * K[i, j] * q[j] ** exponent + (eps if i == j else 0.0)
+          for j in range(n)] for i in range(n)]
+    )  # fmt: skip
+
+
+def held_out_fusion_error(A_fit, A_held, W, keep):
+    """Fusion fitted by lstsq on A_fit (one removed neuron at a time), error on A_held."""
+    A_fit, A_held = np.asarray(A_fit, dtype=np.float64), np.asarray(A_held, dtype=np.float64)
+    W = np.asarray(W, dtype=np.float64)
+    keep = list(keep)
+    W_new = fuse(A_fit, keep, W)
+    return float(np.sum((A_held @ W - A_held[:, keep] @ W_new) ** 2))
+
+
 # ---------------------------------------------------------------- eq. 1 by enumeration
 def subsets(n):
     for size in range(n + 1):

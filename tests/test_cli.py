@@ -83,6 +83,15 @@ def run(capsys, *argv):
             ["reproduce", "--dataset", "mnist", "--out", "/proc/divnet-nb-cannot"],
             "--out /proc/divnet-nb-cannot cannot be used",
         ),
+        (
+            ["leaderboard", "--dataset", "mnist", "--kernel", "gaussian"],
+            r"--kernel must be one of the registered kernels: rbf, linear, cosine, .*; "
+            r"got 'gaussian'",
+        ),
+        (
+            ["reproduce", "--dataset", "digits", "--kernel", "cosine", "--methods", "random"],
+            r"--kernel: 'cosine' would be read by no compared method \(random\)",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_code_2(capsys, argv, message, tmp_path, monkeypatch):
@@ -122,6 +131,7 @@ def test_an_output_folder_that_is_a_file_is_refused_before_any_work(capsys, tmp_
         ["--methods", "magic"],
         ["--sizes", "0"],
         ["--out", "/proc/divnet-nb-cannot"],
+        ["--kernel", "gaussian"],
     ],
 )
 def test_input_errors_come_before_any_heavy_import_or_data(argv):

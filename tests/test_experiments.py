@@ -52,3 +52,24 @@ def test_draws_are_keyed_by_method_not_by_the_list_of_variants(digits_net):
     among = layer_sweep(*args, variants=variants(["random", "importance", "dpp"]))
     assert alone["dpp"] == among["dpp"] and alone["dpp+fuse"] == among["dpp+fuse"]
     assert method_stream("dpp") == method_stream("dpp") != method_stream("random")
+
+
+def test_the_kernel_setting_reaches_every_k_dpp_rule_and_the_identity_only_when_chosen(digits_net):
+    from divnet_nb.experiments import settings_for
+
+    data, model = digits_net
+    args = (model, 0, [3, 10], data.x_train, data.x_test, data.y_test)
+    rules = variants(["greedy-map", "importance"])
+    rbf, cosine = (
+        layer_sweep(*args, variants=rules),
+        layer_sweep(*args, variants=rules, kernel="cosine"),
+    )
+    assert rbf["importance+fuse"] == cosine["importance+fuse"]  # reads no kernel
+    assert rbf["greedy-map"] != cosine["greedy-map"]
+    ev, greedy = {"test": (data.x_test, data.y_test)}, variants(["greedy-map"])
+    with_cosine = table2(model, [0.3], data.x_train, ev, variants=greedy, kernel="cosine")
+    assert with_cosine != table2(model, [0.3], data.x_train, ev, variants=greedy)
+    default = settings_for("digits", fast=True)
+    assert "kernel" not in default.to_dict() and default.kernel == "rbf"
+    chosen = settings_for("digits", fast=True, kernel="cosine")
+    assert chosen.to_dict()["kernel"] == "cosine" and chosen != default

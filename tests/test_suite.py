@@ -28,3 +28,13 @@ def test_a_variable_or_a_rule_left_behind_is_reported_and_undone():
         assert traces_left(snapshot) == []
     finally:
         os.environ.pop("SOME_LIBRARY_SETTING", None)
+
+
+def test_a_kernel_left_behind_is_reported_and_undone():
+    from divnet_nb.core.kernels import kernel_names, register_kernel
+
+    snapshot = snapshot_traces()
+    register_kernel("left-behind")(lambda x, eps=0.01: (np.eye(x.n), {"eps": eps}))
+    assert traces_left(snapshot) == ["kernel left-behind"]
+    assert "left-behind" not in kernel_names()
+    assert traces_left(snapshot) == []

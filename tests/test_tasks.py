@@ -169,7 +169,9 @@ def test_executors_refuse_bad_input():
 
 
 def test_the_registry_names_every_command_and_refuses_a_second_of_one_name(toy):
-    assert experiment_names()[:5] == ["reproduce", "leaderboard", "edges", "theory", "gates"]
+    assert experiment_names()[:6] == [
+        "reproduce", "leaderboard", "kernels", "edges", "theory", "gates",
+    ]  # fmt: skip
     with pytest.raises(ValueError, match="unknown experiment 'nope'; registered: edges, gates"):
         get_experiment("nope")
 
@@ -189,7 +191,7 @@ def test_the_commands_keep_their_order_whichever_module_a_process_imports_first(
         "print(' '.join(experiment_names()))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["reproduce", "leaderboard", "edges", "theory", "gates"]
+    assert out.stdout.split() == ["reproduce", "leaderboard", "kernels", "edges", "theory", "gates"]
 
 
 def test_a_setting_error_reads_under_the_name_of_its_option():

@@ -2,6 +2,9 @@
 
 * :mod:`~divnet_nb.core.kernel` - the RBF kernel over neurons (eq. 2) from one Gram
   matrix, and a streaming Gram accumulator;
+* :mod:`~divnet_nb.core.kernels` - every kernel over neurons by name (eq. 2's RBF, linear,
+  cosine, standardised, median bandwidth, quality-diversity, learned), each from the same
+  statistics; :mod:`~divnet_nb.core.learned` fits the learned one;
 * :mod:`~divnet_nb.core.dpp` - the DPP distribution (eq. 1): eigendecomposition,
   expected size, the paper's kernel scaling, elementary symmetric polynomials, exact
   inclusion probabilities, log-likelihood;
@@ -46,6 +49,18 @@ __getattr__, __dir__, __all__ = lazy.attach(
         ],
         "constants": ["BETA_NUMERATOR", "DEFAULT_EPS"],
         "kernel": ["GramAccumulator", "default_beta", "gram", "rbf_kernel", "rbf_kernel_from_gram"],
+        "kernels": [
+            "DEFAULT_KERNEL",
+            "KernelSpec",
+            "NeuronKernel",
+            "build_kernel",
+            "get_kernel",
+            "kernel_names",
+            "neuron_kernel",
+            "register_kernel",
+            "unregister_kernel",
+        ],
+        "learned": ["LearnedFit", "fit_learned_kernel", "held_out_fusion_error", "learned_family"],
         "sample": [
             "best_of",
             "greedy_map",

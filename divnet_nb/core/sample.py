@@ -307,7 +307,7 @@ def greedy_map(L, k: int) -> np.ndarray:
     return np.sort(out)
 
 
-def best_of(L, k: int, m: int, rng=None) -> np.ndarray:
+def best_of(L, k: int, m: int, rng=None, *, eig=None) -> np.ndarray:
     r"""The most likely of ``m`` independent k-DPP samples (largest :math:`\det(L_Y)`).
 
     The paper's section 3.3 alternative to a single sample. The kernel is
@@ -323,6 +323,9 @@ def best_of(L, k: int, m: int, rng=None) -> np.ndarray:
         Number of samples to draw, ``m >= 1``.
     rng : None, int or numpy.random.Generator
         Source of randomness.
+    eig : Eigendecomposition, optional
+        Precomputed eigendecomposition of ``L`` (its largest eigenpair is checked against
+        ``L``); then no O(N^3) work is repeated.
 
     Returns
     -------
@@ -332,7 +335,7 @@ def best_of(L, k: int, m: int, rng=None) -> np.ndarray:
     L = as_kernel(L, "L")
     if not is_int(m) or m < 1:
         raise ValueError(f"m must be an integer >= 1; got {m!r}")
-    eig = eigendecompose(L)
+    eig = eigendecompose(L) if eig is None else resolve_eig(L, eig)
     rng = as_rng(rng)
     best, best_logdet = None, -np.inf
     for _ in range(int(m)):

@@ -7,6 +7,7 @@
 * :mod:`.experiment` - :class:`Experiment` (one dataset: data, trained instances and
   every measurement) and :func:`reproduce` (all of it, written by :mod:`divnet_nb.report`);
 * :mod:`.leaderboard` - every selection rule with fusion, in one table;
+* :mod:`.kernels` - every kernel over neurons with every k-DPP selector, with fusion;
 * :mod:`.edges` - DPP edge pruning against its baselines and node pruning at the same
   parameter count (:func:`edge_experiment`);
 * :mod:`.gates` - learned gates against post-hoc pruning at the same sizes;
@@ -30,7 +31,7 @@ from ..pruning.registry import variants
 __getattr__, __dir__, _lazy_all = lazy.attach(
     __name__,
     submod_attrs={
-        "base": ["NetworkExperiment", "dataset_argument"],
+        "base": ["NetworkExperiment", "dataset_argument", "kernel_argument"],
         "claims": ["CLAIMS", "check_claims"],
         "edges": [
             "EDGE_METHODS",
@@ -69,6 +70,17 @@ __getattr__, __dir__, _lazy_all = lazy.attach(
             "fusion_options",
             "leaderboard",
             "leaderboard_part",
+        ],
+        "kernels": [
+            "FAST_FRACTIONS",
+            "KERNELS",
+            "Kernels",
+            "SELECTORS",
+            "gather_kernels",
+            "kernel_comparisons",
+            "kernel_entry",
+            "kernel_fractions",
+            "kernel_part",
         ],
         "reference": [
             "ABS_TOL",

@@ -16,7 +16,7 @@ import re
 from ..tasks.protocol import ExperimentProtocol
 from .settings import Settings
 
-__all__ = ["NetworkExperiment", "dataset_argument"]
+__all__ = ["NetworkExperiment", "dataset_argument", "kernel_argument"]
 
 _TRAIN = re.compile(r"train-net(\d+)$")
 
@@ -30,6 +30,18 @@ def dataset_argument(parser) -> None:
     )
 
 
+def kernel_argument(parser) -> None:
+    """The ``--kernel`` option: the kernel over neurons of the rules that read one."""
+    from ..core.kernels import kernel_names
+
+    parser.add_argument(
+        "--kernel",
+        metavar="NAME",
+        help="kernel over neurons of the k-DPP rules (dpp, greedy-map, dpp-best): "
+        f"{', '.join(kernel_names())} (default rbf, the paper's eq. 2)",
+    )
+
+
 class NetworkExperiment(ExperimentProtocol):
     """An experiment on the trained networks of :class:`Settings`; subclasses add the measuring parts."""
 
@@ -38,6 +50,7 @@ class NetworkExperiment(ExperimentProtocol):
         "instances": "--instances",
         "seed": "--seed",
         "n_kernel": "--kernel-samples",
+        "kernel": "--kernel",
     }
 
     def add_arguments(self, parser) -> None:
@@ -53,6 +66,8 @@ class NetworkExperiment(ExperimentProtocol):
         extra = {}
         if getattr(args, "kernel_samples", None) is not None:
             extra["n_kernel"] = args.kernel_samples
+        if getattr(args, "kernel", None) is not None:
+            extra["kernel"] = args.kernel
         return settings_for(
             args.dataset, fast=fast, instances=args.instances, seed=args.seed, **extra
         )

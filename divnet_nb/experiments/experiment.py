@@ -66,13 +66,11 @@ _WARMED = False
 
 
 def _warm_up() -> None:
-    """Compile (or load from Numba's cache) the kernels on the pruning path, so timings exclude it.
-
-    Once per process."""
+    """Compile (or load from Numba's cache) the pruning path's kernels, once per process."""
     global _WARMED
     if _WARMED:
         return
-    _WARMED = True
+    _WARMED = True  # so that timings exclude compiling
     from ..nets.mlp import MLP
 
     X = np.random.default_rng(0).random((50, 6)).astype(np.float32)
@@ -278,6 +276,7 @@ class Experiment:
                 variants=variants,
                 progress=self.progress,
                 rng_for=lambda method, s: self._rng(i, layer, method_stream(method), s),
+                kernel=self.settings.kernel,
             )
         return {"test_error": errors, "fusion": summary}
 
@@ -298,6 +297,7 @@ class Experiment:
                 variants=variants,
                 rng_for=lambda method, f: self._rng(i, 100, method_stream(method), f),
                 progress=self.progress,
+                kernel=self.settings.kernel,
             )
         return {"errors": errors, "fusion": summary}
 
@@ -307,7 +307,8 @@ class Experiment:
         model = self.model(i)
         with fusion_warnings():
             start = time.perf_counter()
-            prune_network(model, fraction, "dpp", True, self._rng(i, 99), data=self.x_kernel)
+            rng, kernel = self._rng(i, 99), self.settings.kernel
+            prune_network(model, fraction, "dpp", True, rng, data=self.x_kernel, kernel=kernel)
             return time.perf_counter() - start
 
     # -- the measurements, over every network -----------------------------------------

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..tasks.protocol import register_experiment
 from ..verdicts import decide, t_interval
-from .base import NetworkExperiment
+from .base import NetworkExperiment, kernel_argument
 from .reference import environment
 from .settings import method_stream
 
@@ -85,18 +85,17 @@ def leaderboard_part(exp, i: int, fractions=FRACTIONS, entry_list=None, progress
     """One network's row of the leaderboard: test error of every entry at every fraction."""
     from ..core.objective import fusion_error
     from ..nets.evaluate import error_rate
-    from ..pruning.apply import prune_network, sizes_for_fraction
+    from ..pruning.apply import prune_network, read_layer_data, sizes_for_fraction
     from ..pruning.neuron.budget import allocate, relative_error_curves
-    from ..pruning.neuron.layer_data import LayerData
-    from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
+    from ..pruning.statistics import importance_scores, outgoing_weights
 
     entry_list = entries() if entry_list is None else entry_list
     model = exp.model(i)
     x = exp.x_kernel
     W1 = outgoing_weights(model, 0)
-    first = LayerData(layer_statistics(model, 0, x)).with_inputs(
+    first = read_layer_data(model, 0, x, kernel=exp.settings.kernel).with_inputs(
         weights=W1, importance=importance_scores(model, 0)
-    )  # shared by every entry, with its greedy paths
+    )  # shared by every entry, with its greedy paths; the k-DPP's kernel is the settings'
     G1 = first.gram
     scale1 = float(np.einsum("ij,ij->", W1, G1 @ W1))
     needs_curves = any(b == "allocated" for _, b, _ in entry_list)
@@ -197,6 +196,7 @@ class Leaderboard(NetworkExperiment):
             type=int,
             help="training inputs for the statistics of every layer (default: all)",
         )
+        kernel_argument(parser)
 
     def phases(self, settings) -> list[list[str]]:
         n = settings.instances
@@ -269,9 +269,8 @@ def fusion_options(
     "test_error": {setting: {method: [networks x fractions]}}}``.
     """
     from ..nets.evaluate import error_rate
-    from ..pruning.apply import prune_network
-    from ..pruning.neuron.layer_data import LayerData
-    from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
+    from ..pruning.apply import prune_network, read_layer_data
+    from ..pruning.statistics import importance_scores, outgoing_weights
     from .sweeps import progress_bar
 
     fusions = FUSIONS if fusions is None else fusions
@@ -283,7 +282,7 @@ def fusion_options(
     )
     for i in range(exp.settings.instances):
         model, x = exp.model(i), exp.x_kernel
-        first = LayerData(layer_statistics(model, 0, x)).with_inputs(
+        first = read_layer_data(model, 0, x, kernel=exp.settings.kernel).with_inputs(
             weights=outgoing_weights(model, 0), importance=importance_scores(model, 0)
         )
         for m in methods:

@@ -20,7 +20,7 @@ import re
 
 from ..tasks.options import floats, ints, names
 from ..tasks.protocol import register_experiment
-from .base import NetworkExperiment, dataset_argument
+from .base import NetworkExperiment, dataset_argument, kernel_argument
 from .claims import check_claims
 from .reference import environment, make_reference
 from .settings import Settings, settings_for
@@ -79,6 +79,7 @@ class Reproduce(NetworkExperiment):
             type=int,
             help="training inputs used to build the kernel and the fusion (default: all)",
         )
+        kernel_argument(parser)
         parser.add_argument(
             "--train-samples", type=int, help="use a random subset of the training set"
         )
@@ -105,6 +106,7 @@ class Reproduce(NetworkExperiment):
             "n_train": args.train_samples,
             "n_test": args.test_samples,
             "n_kernel": args.kernel_samples,
+            "kernel": args.kernel,
         }
         if args.methods is not None:
             overrides["methods"] = tuple(args.methods)

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core._validate import is_int
+from ..core.kernels import DEFAULT_KERNEL, get_kernel
 from ..datasets import DATASETS, splits
 from ..nets.table1 import table1_sizes
 from ..paper import TABLE1, TABLE2_FRACTIONS
 from ..paths import fast_mode
-from ..pruning.registry import DEFAULT_METHODS, variants
+from ..pruning.registry import DEFAULT_METHODS, get_method, variants
 from ..tasks.protocol import SettingError
 from ..training.config import TrainConfig, default_config
 
@@ -44,6 +45,10 @@ class Settings:
 
     Swept sizes: ``sweep_sizes`` (kept neurons, the same for every swept layer) when
     given, else ``sweep_fractions`` of each swept layer (:func:`layer_grid`).
+
+    ``kernel``: the kernel over neurons of the methods that read one (``"dpp"``,
+    ``"greedy-map"``, ...), a name of :func:`divnet_nb.core.kernels.kernel_names`; the
+    paper's ``"rbf"`` (eq. 2) by default.
     """
 
     dataset: str
@@ -61,6 +66,7 @@ class Settings:
     data_seed: int | None = None
     kernel_seed: int | None = None
     sweep_sizes: tuple[int, ...] | None = None
+    kernel: str = DEFAULT_KERNEL
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -77,6 +83,7 @@ class Settings:
             variants(self.methods)
         except ValueError as exc:
             raise SettingError("methods", str(exc)) from None
+        self._check_kernel()
         n_train, n_test = splits(self.dataset)
         for name, total, split in (("n_train", n_train, "training"), ("n_test", n_test, "test")):
             value = getattr(self, name)
@@ -109,6 +116,19 @@ class Settings:
                     f"got {list(self.sweep_sizes)}",
                 )
 
+    def _check_kernel(self) -> None:
+        try:
+            get_kernel(self.kernel)
+        except ValueError as exc:
+            raise SettingError("kernel", str(exc).removeprefix("kernel ")) from None
+        readers = [m for m in self.methods if "kernel" in get_method(m, "neuron").needs]
+        if self.kernel != DEFAULT_KERNEL and not readers:
+            raise SettingError(
+                "kernel",
+                f"{self.kernel!r} would be read by no compared method "
+                f"({', '.join(self.methods)}); compare dpp, greedy-map or dpp-best",
+            )
+
     @property
     def subset_seed(self) -> int:
         """Seed of the data subsets: ``data_seed``, else ``seed``."""
@@ -120,11 +140,14 @@ class Settings:
         return self.seed if self.kernel_seed is None else self.kernel_seed
 
     def to_dict(self) -> dict:
-        """Every setting; ``sweep_sizes`` only when given (so that the identity, and the
-        stores named by it, of runs without it are what they always were)."""
+        """Every setting; ``sweep_sizes`` only when given and ``kernel`` only when not the
+        paper's (so that the identity, and the stores named by it, of runs without them are
+        what they always were)."""
         out = dataclasses.asdict(self)
         if out["sweep_sizes"] is None:
             del out["sweep_sizes"]
+        if out["kernel"] == DEFAULT_KERNEL:
+            del out["kernel"]
         return out
 
     def swept_sizes(self, layer_size: int) -> list[int]:

@@ -14,12 +14,13 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
+from ..core.kernels import DEFAULT_KERNEL
 from ..nets.evaluate import error_rate
-from ..pruning.apply import apply_pruning
+from ..pruning.apply import apply_pruning, read_layer_data
 from ..pruning.neuron.layer_data import LayerData
 from ..pruning.neuron.select import select_neurons
 from ..pruning.registry import get_method, variants
-from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
+from ..pruning.statistics import importance_scores, outgoing_weights
 from .settings import method_stream
 
 __all__ = ["layer_sweep", "method_stream", "progress_bar"]
@@ -53,6 +54,7 @@ def layer_sweep(
     rng_for=None,
     layer_data: LayerData | None = None,
     progress: bool = False,
+    kernel: str = DEFAULT_KERNEL,
 ) -> dict[str, list[float]]:
     """Error on ``(x_eval, y_eval)`` after pruning ``layer`` alone to each size, per variant.
 
@@ -61,10 +63,11 @@ def layer_sweep(
     variants ask: the two variants of a method differ only by the fusion. The layer's
     statistics (Gram matrix, kernel, eigendecomposition) are computed once and shared.
     ``variants`` default to the six of the paper's comparison
-    (:func:`divnet_nb.pruning.variants`).
+    (:func:`divnet_nb.pruning.variants`). The methods that read a kernel read ``kernel``
+    (or ``layer_data``'s, when it is given).
     """
     variant_list = tuple(variants) if variants is not None else _default_variants()
-    layer_data = layer_data or LayerData(layer_statistics(model, layer, x_kernel))
+    layer_data = layer_data or read_layer_data(model, layer, x_kernel, kernel=kernel)
     layer_data = with_needs(model, layer, layer_data, variant_list)
     rng_for = rng_for or (lambda method, s: np.random.default_rng([method_stream(method), s]))
     errors: dict[str, list[float]] = {v.key: [] for v in variant_list}

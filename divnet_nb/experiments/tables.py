@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.kernels import DEFAULT_KERNEL
 from ..nets.evaluate import error_rate
-from ..pruning.apply import prune_network
-from ..pruning.neuron.layer_data import LayerData
+from ..pruning.apply import prune_network, read_layer_data
 from ..pruning.registry import variants as default_variants
-from ..pruning.statistics import layer_statistics
 from .sweeps import method_stream, progress_bar
 
 __all__ = ["table2"]
@@ -23,6 +22,7 @@ def table2(
     variants=None,
     rng_for=None,
     progress: bool = False,
+    kernel: str = DEFAULT_KERNEL,
 ) -> dict[str, dict[str, list[float]]]:
     """Table 2 for one network: errors after pruning every hidden layer to each fraction.
 
@@ -32,10 +32,11 @@ def table2(
     ``rng_for(method, fraction_index)`` gives the pruning its generator; the fused and
     unfused variants of a method get generators from the same seed, so their first
     layers keep the same neurons (deeper layers see different activations, hence
-    different kernels, once the first layer is fused).
+    different kernels, once the first layer is fused). The methods that read a kernel read
+    ``kernel`` in every layer.
     """
     variant_list = tuple(variants) if variants is not None else default_variants()
-    first = LayerData(layer_statistics(model, 0, x_kernel))
+    first = read_layer_data(model, 0, x_kernel, kernel=kernel)
     rng_for = rng_for or (lambda method, f: np.random.default_rng([method_stream(method), f]))
     full = {name: error_rate(model, X, y) for name, (X, y) in evaluation.items()}
     out = {v.key: {name: [] for name in evaluation} for v in variant_list}

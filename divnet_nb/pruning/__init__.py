@@ -49,6 +49,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "statistics": [
             "collect_activations",
             "cross_statistics",
+            "held_out_statistics",
             "importance_scores",
             "layer_statistics",
             "outgoing_weights",
@@ -58,6 +59,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "next_layer_error",
             "prune_layer",
             "prune_network",
+            "read_layer_data",
             "sizes_for_fraction",
         ],
         "neuron.layer_data": ["LayerData"],

@@ -33,18 +33,20 @@ from torch import nn
 from ..core._validate import as_index_set, as_positive_real, as_rng
 from ..core.fuse import fuse_from_gram, fuse_to_target
 from ..core.kernel import DEFAULT_EPS, GramAccumulator
+from ..core.kernels import DEFAULT_KERNEL, get_kernel
 from ..nets.evaluate import as_tensor
 from ..nets.sites import LayerSite, as_site, find_sites
 from .neuron.layer_data import LayerData
 from .neuron.select import select_neurons
 from .registry import get_method
-from .statistics import cross_statistics, layer_statistics
+from .statistics import cross_statistics, held_out_statistics, layer_statistics
 
 __all__ = [
     "apply_pruning",
     "next_layer_error",
     "prune_layer",
     "prune_network",
+    "read_layer_data",
     "sizes_for_fraction",
 ]
 
@@ -117,24 +119,82 @@ def next_layer_error(
     return float(((z_new - z) ** 2).sum() / (z**2).sum())
 
 
-def _layer_data(model, site, method, layer_data, data, beta, eps, batch_size) -> LayerData:
-    """The layer's statistics (given or computed), with whatever ``method`` needs from the model."""
+def read_layer_data(
+    model: nn.Module,
+    layer: int | LayerSite,
+    data,
+    *,
+    kernel: str = DEFAULT_KERNEL,
+    beta: float | None = None,
+    eps: float = DEFAULT_EPS,
+    batch_size: int = 8192,
+) -> LayerData:
+    """A layer's :class:`LayerData` over ``data``, with what its ``kernel`` reads from the model.
+
+    The statistics of :func:`~divnet_nb.pruning.statistics.layer_statistics`; for a kernel
+    that needs them, the outgoing weights and the held-out half's statistics
+    (:func:`~divnet_nb.pruning.statistics.held_out_statistics`) as well.
+    """
+    site = as_site(model, layer)
+    spec = get_kernel(kernel)
+    layer_data = LayerData(
+        layer_statistics(model, site, data, batch_size=batch_size),
+        beta=beta, eps=eps, kernel_name=kernel,
+    )  # fmt: skip
+    return _kernel_inputs(model, site, layer_data, data, spec.needs, batch_size)
+
+
+def _kernel_inputs(model, site, layer_data, data, needs, batch_size) -> LayerData:
+    """``layer_data`` with the outgoing weights and held-out statistics a kernel ``needs``."""
+    held = None
+    if "held_out" in needs and layer_data.held_out is None:
+        if data is None:
+            raise ValueError(
+                f"kernel {layer_data.kernel_name!r} needs held-out statistics: pass data"
+            )
+        held = held_out_statistics(model, site, data, batch_size=batch_size)
+    weights = site.outgoing(model)[0] if "weights" in needs else None
+    return layer_data.with_inputs(weights=weights, held_out=held)
+
+
+def _check_kernel(kernel, method) -> None:
+    """A kernel given by name must be registered, and read by the method."""
+    if kernel is None:
+        return
+    get_kernel(kernel)
+    if "kernel" not in get_method(method, "neuron").needs:
+        raise ValueError(f"method {method!r} reads no kernel; kernel={kernel!r} would be ignored")
+
+
+def _layer_data(model, site, method, layer_data, data, beta, eps, batch_size, kernel=None):
+    """The layer's statistics (given or computed), with whatever ``method`` (and the kernel it
+    reads) needs from the model."""
     if layer_data is None:
         if data is None:
             raise ValueError("pass data (training inputs) or layer_data")
         layer_data = LayerData(
-            layer_statistics(model, site, data, batch_size=batch_size), beta=beta, eps=eps
-        )
+            layer_statistics(model, site, data, batch_size=batch_size),
+            beta=beta, eps=eps, kernel_name=kernel or DEFAULT_KERNEL,
+        )  # fmt: skip
     elif beta is not None or eps != DEFAULT_EPS:
         raise ValueError(
             "beta and eps define the kernel of layer_data, which is already built: "
             "pass them to LayerData instead"
+        )
+    elif kernel is not None and kernel != layer_data.kernel_name:
+        raise ValueError(
+            f"layer_data's kernel is {layer_data.kernel_name!r}, not {kernel!r}: pass the kernel "
+            f"to LayerData instead"
         )
     if layer_data.n != site.width(model):
         raise ValueError(
             f"layer_data is for {layer_data.n} neurons but layer {site.layer} has {site.width(model)}"
         )
     needs = get_method(method, "neuron").needs
+    if "kernel" in needs:
+        layer_data = _kernel_inputs(
+            model, site, layer_data, data, layer_data.kernel_spec.needs, batch_size
+        )
     return layer_data.with_inputs(
         importance=site.importance(model) if "importance" in needs else None,
         weights=site.outgoing(model)[0] if "weights" in needs else None,
@@ -155,6 +215,7 @@ def prune_layer(
     ridge: float | None = None,
     beta: float | None = None,
     eps: float = DEFAULT_EPS,
+    kernel: str | None = None,
     batch_size: int = 8192,
     **options,
 ) -> nn.Module:
@@ -189,12 +250,22 @@ def prune_layer(
     beta, eps
         Kernel bandwidth (default 10/|T|) and diagonal (only when the statistics are
         computed here).
+    kernel : str, optional
+        The kernel over neurons of the rules that read one (``"dpp"``, ``"greedy-map"``,
+        ``"dpp-best"``, ``"dpp-nonparametric"``): a name of
+        :func:`divnet_nb.core.kernels.kernel_names`, e.g. ``"cosine"``; default ``"rbf"``
+        (eq. 2), or ``layer_data``'s own.
     **options
         Method options, e.g. ``scale="exact"`` for ``"dpp"``.
+
+    Examples
+    --------
+    >>> smaller = prune_layer(model, 0, 50, "dpp", data=X, kernel="cosine")  # doctest: +SKIP
     """
     site = as_site(model, layer)
     fusion = _fusion(intercept, ridge)
-    layer_data = _layer_data(model, site, method, layer_data, data, beta, eps, batch_size)
+    _check_kernel(kernel, method)
+    layer_data = _layer_data(model, site, method, layer_data, data, beta, eps, batch_size, kernel)
     return _prune_one(model, site, k, method, reweight, rng, layer_data, fusion, options)[0]
 
 
@@ -249,6 +320,7 @@ def prune_network(
     ridge: float | None = None,
     beta: float | None = None,
     eps: float = DEFAULT_EPS,
+    kernel: str | None = None,
     batch_size: int = 8192,
     target: str = "pruned",
     **options,
@@ -273,8 +345,9 @@ def prune_network(
         kernel settings are its own: passing ``beta`` or ``eps`` as well is an error.
     return_keep : bool
         Also return the kept indices of each layer.
-    intercept, ridge, beta, eps, batch_size, **options
-        As in :func:`prune_layer`.
+    intercept, ridge, beta, eps, kernel, batch_size, **options
+        As in :func:`prune_layer`; every layer reads the same kernel (``first_layer_data``'s
+        when ``kernel`` is not given).
     target : {"pruned", "original"}
         What fusion reproduces in the layers after the first: the next-layer input of
         the network pruned so far (the paper's choice), or that of the original network
@@ -309,19 +382,22 @@ def prune_network(
         raise ValueError("fusion towards the original network has no intercept option")
     rng = as_rng(rng)
     fusion = _fusion(intercept, ridge)
+    _check_kernel(kernel, method)
+    deeper = kernel or (first_layer_data.kernel_name if first_layer_data is not None else None)
     current, keeps = model, []
     for layer, (site, k) in enumerate(zip(sites, ks, strict=True)):
         given = first_layer_data if layer == 0 else None
         cross = None
         if target == "original" and reweight and layer > 0:
             stats, cross = cross_statistics(current, model, site, data, batch_size=batch_size)
-            given = LayerData(stats, beta=beta, eps=eps)
+            given = LayerData(stats, beta=beta, eps=eps, kernel_name=deeper or DEFAULT_KERNEL)
             beta_used, eps_used = None, DEFAULT_EPS  # already in the LayerData
         else:
             beta_used, eps_used = beta, eps
         layer_data = _layer_data(
-            current, site, method, given, data, beta_used, eps_used, batch_size
-        )
+            current, site, method, given, data, beta_used, eps_used, batch_size,
+            kernel if layer == 0 else (None if given is not None else deeper),
+        )  # fmt: skip
         current, keep = _prune_one(
             current, site, k, method, reweight, rng, layer_data, fusion, options, cross
         )

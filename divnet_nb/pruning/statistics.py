@@ -28,6 +28,7 @@ from ..nets.sites import LayerSite, as_site
 
 __all__ = [
     "layer_statistics",
+    "held_out_statistics",
     "collect_activations",
     "cross_statistics",
     "importance_scores",
@@ -67,6 +68,21 @@ def layer_statistics(
         batch_size=batch_size,
     )
     return acc
+
+
+def held_out_statistics(
+    model: nn.Module, layer: int | LayerSite, data, *, batch_size: int = 8192
+) -> GramAccumulator:
+    """Statistics of hidden layer ``layer`` over the held-out half of ``data``: every second row.
+
+    The rows are a subset of those of :func:`layer_statistics` over ``data``, so the other
+    half's Gram matrix is the difference of the two. A kernel fitted to data (``"learned"``,
+    :mod:`divnet_nb.core.learned`) is fitted on one half and scored on this one; alternate
+    rows keep both halves alike even when the inputs are sorted (by class, say).
+    """
+    if len(data) < 4:
+        raise ValueError(f"a held-out half needs at least 4 inputs; got {len(data)}")
+    return layer_statistics(model, layer, data[1::2], batch_size=batch_size)
 
 
 def collect_activations(

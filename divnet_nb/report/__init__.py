@@ -4,7 +4,7 @@
   the one figure style of the package (:data:`STYLE`, :func:`use_style`);
 * :mod:`.markdown` - ``report.md`` of ``divnet-nb reproduce`` and its tables (also shown by
   the notebooks); :mod:`.write` - :func:`write_report`, all of it into one folder;
-* :mod:`.leaderboard`, :mod:`.edges`, :mod:`.gates`, :mod:`.theory` - the other
+* :mod:`.leaderboard`, :mod:`.kernels`, :mod:`.edges`, :mod:`.gates`, :mod:`.theory` - the other
   experiments' tables and figures;
 * :mod:`.outputs` - one writer per experiment, found by the result's ``"experiment"`` key;
 * :mod:`.readme` - the README's result blocks and figures, generated from ``reference/``.
@@ -53,6 +53,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "table_lines",
             "write_leaderboard",
         ],
+        "kernels": ["KERNEL_STYLES", "kernels_markdown", "plot_kernels", "write_kernels"],
         "edges": ["edges_markdown", "plot_edges", "write_edges"],
         "gates": [
             "POSTHOC_LABELS",

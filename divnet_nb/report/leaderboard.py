@@ -67,7 +67,12 @@ def leaderboard_markdown(board: dict, labels: dict) -> str:
         f"same total split between layers by relative fusion error; *original*: deeper "
         f"layers fused towards the original network's next-layer input. Statistics (kernel, "
         f"fusion, objective) from "
-        f"{'all training inputs' if n_kernel is None else f'{n_kernel} training inputs'}.",
+        f"{'all training inputs' if n_kernel is None else f'{n_kernel} training inputs'}"
+        + (
+            f"; the k-DPP's kernel: {board['settings']['kernel']} (the paper's: rbf)."
+            if "kernel" in board["settings"]
+            else "."
+        ),
         "",
         *table_lines(board, order, labels),
     ]

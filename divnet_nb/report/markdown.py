@@ -104,7 +104,8 @@ def summarise(results: dict) -> str:
         f"{st['train']['threshold']:g} ({_optimizer(st['train'])}, batch {st['train']['batch_size']}); "
         f"kernel and fusion from "
         f"{'all training inputs' if st['n_kernel'] is None else str(st['n_kernel']) + ' training inputs'}; "
-        f"no retraining after pruning.",
+        + (f"kernel over neurons: {st['kernel']} (the paper's: rbf); " if "kernel" in st else "")
+        + "no retraining after pruning.",
         "",
     ]
     lines += [

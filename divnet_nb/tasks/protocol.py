@@ -158,6 +158,7 @@ class SettingError(ValueError):
 EXPERIMENT_MODULES = (
     "divnet_nb.experiments.reproduce",
     "divnet_nb.experiments.leaderboard",
+    "divnet_nb.experiments.kernels",
     "divnet_nb.experiments.edges",
     "divnet_nb.theory.experiment",
     "divnet_nb.experiments.gates",

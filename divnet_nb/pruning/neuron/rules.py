@@ -107,21 +107,14 @@ def swap(data: LayerData, k: int, rng, max_swaps: int | None = None) -> np.ndarr
 def quality_diversity_kernel(data: LayerData) -> np.ndarray:
     r"""L = D (R + eps I) D: quality :math:`q_i = \lVert w_i \rVert \sigma_i`, R the correlation.
 
-    A neuron that never varies (:math:`\sigma_i = 0`) has quality 0 and no correlation.
+    The ``"qd"`` kernel of :mod:`divnet_nb.core.kernels` with eps = :data:`QD_EPS`. A neuron
+    that never varies (:math:`\sigma_i = 0`) has quality 0 and no correlation.
     """
+    from ...core.kernels import neuron_kernel
 
-    def build():
-        cov = data.centred_gram / data.stats.n_samples
-        sigma = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        live = sigma > 1e-12 * max(float(sigma.max()), np.finfo(float).tiny)
-        inv = np.where(live, 1.0 / np.where(live, sigma, 1.0), 0.0)
-        R = cov * inv[:, None] * inv[None, :]
-        np.fill_diagonal(R, np.where(live, 1.0, 0.0))
-        q = np.linalg.norm(data.weights, axis=1) * sigma
-        L = q[:, None] * (R + QD_EPS * np.eye(data.n)) * q[None, :]
-        return (L + L.T) * 0.5
-
-    return data.cached("qd-kernel", build)
+    return data.cached(
+        "qd-kernel", lambda: neuron_kernel("qd", data.stats, weights=data.weights, eps=QD_EPS)
+    )
 
 
 def _qd_live(data: LayerData, k: int):

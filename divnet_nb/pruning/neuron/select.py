@@ -11,6 +11,8 @@ keep and a random generator, registered with
 ``"dpp-nonparametric"``   a plain DPP with that kernel, unscaled: beta decides the size
                           (Appendix B)
 ``"greedy-map"``          the greedy mode of that k-DPP (section 3.3)
+``"dpp-best"``            the most likely of 20 k-DPP samples, largest det(L_S)
+                          (section 3.3's other alternative)
 ``"random"``              k neurons uniformly at random
 ``"importance"``          He et al. (2014)'s ``onorm``: keep the k neurons with the
                           largest mean absolute outgoing weight
@@ -19,6 +21,12 @@ keep and a random generator, registered with
 :func:`select_neurons` looks a rule up, gives it what it declared it needs, and checks
 what it returns (distinct indices in range, exactly ``k`` of them, sorted), so a rule
 written elsewhere (in a notebook, in a test) is held to the same contract.
+
+The four rules that read a kernel use the layer's (:attr:`LayerData.kernel_name
+<divnet_nb.pruning.neuron.layer_data.LayerData>`): eq. 2's RBF unless another kernel of
+:mod:`divnet_nb.core.kernels` is chosen. A kernel that gives some neurons a zero diagonal
+(``"qd"``: neurons that never vary have quality 0) chooses among the others, and a
+selection larger than they are is completed with the zero-diagonal neurons by index.
 """
 
 from __future__ import annotations
@@ -38,6 +46,24 @@ if TYPE_CHECKING:
 
 __all__ = ["select_neurons"]
 
+#: Samples drawn by "dpp-best" (the most likely one is kept).
+DPP_BEST_SAMPLES = 20
+
+
+def _on_live(data: LayerData, k: int, choose) -> np.ndarray:
+    """``choose(None, k)`` on the whole kernel when every diagonal entry is positive (the
+    paper's kernels); else ``choose(L_live, k_live)`` on the neurons with a positive diagonal,
+    completed with the others by index."""
+    L = data.kernel_at(k)
+    live = np.flatnonzero(np.diag(L) > 0)
+    if live.size == data.n:
+        return choose(None, k)
+    k_live = min(k, live.size)
+    keep = live[choose(L[np.ix_(live, live)], k_live)] if k_live else live[:0]
+    if keep.size < k:
+        keep = np.r_[keep, np.setdiff1d(np.arange(data.n), live)[: k - keep.size]]
+    return np.sort(keep)
+
 
 @register_method(
     "dpp",
@@ -53,7 +79,14 @@ def dpp(data: LayerData, k: int, rng, scale: str = "paper") -> np.ndarray:
     """DivNet's k-DPP sample, the kernel scaled to expected size k ("paper" or "exact" gamma)."""
     from ...core.sample import sample_kdpp
 
-    return sample_kdpp(data.scaled_eig(k, scale), k, rng)
+    def choose(L, size):
+        return (
+            sample_kdpp(data.scaled_eig(k, scale), k, rng)
+            if L is None
+            else sample_kdpp(L, size, rng)
+        )
+
+    return _on_live(data, k, choose)
 
 
 @register_method(
@@ -82,7 +115,9 @@ def greedy(data: LayerData, k: int, rng) -> np.ndarray:
     """The greedy mode of DivNet's k-DPP (section 3.3)."""
     from ...core.sample import greedy_map
 
-    return greedy_map(data.kernel, k)
+    return _on_live(
+        data, k, lambda L, size: greedy_map(data.kernel_at(k) if L is None else L, size)
+    )
 
 
 @register_method("random", "neuron", label="random", color="tab:red", marker="s", needs=("rng",))
@@ -103,6 +138,26 @@ def importance(data: LayerData, k: int, rng) -> np.ndarray:
     """He et al. (2014)'s onorm: the k neurons with the largest mean absolute outgoing weight."""
     order = np.argsort(-np.asarray(data.importance), kind="stable")
     return np.sort(order[:k]).astype(np.int64)
+
+
+@register_method(
+    "dpp-best",
+    "neuron",
+    label=f"k-DPP, likeliest of {DPP_BEST_SAMPLES}",
+    color="navy",
+    marker="p",
+    needs=("kernel", "rng"),
+)
+def dpp_best(data: LayerData, k: int, rng) -> np.ndarray:
+    """Of 20 k-DPP samples, the one with the largest det(L_S) (section 3.3's alternative)."""
+    from ...core.sample import best_of
+
+    def choose(L, size):
+        if L is None:
+            return best_of(data.kernel_at(k), k, DPP_BEST_SAMPLES, rng, eig=data.eig_at(k))
+        return best_of(L, size, DPP_BEST_SAMPLES, rng)
+
+    return _on_live(data, k, choose)
 
 
 def _check_k(k, n: int, method) -> int | None:
