@@ -10,6 +10,7 @@ no hint contains a line of a solution.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import math
 import re
@@ -38,6 +39,13 @@ def solution(number: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def solution_names(number: str) -> set[str]:
+    """The names a solution module defines, read without running it (running one can
+    register a rule, as notebook 13's does, which would outlive the test)."""
+    tree = ast.parse((SOLUTIONS / f"notebook_{number}.py").read_text())
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +98,7 @@ NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
 def test_every_coding_exercise_has_a_hint_and_a_solution(path):
     nb = nbformat.read(path, as_version=4)
     found = exercises(nb)
-    module = solution(path.stem[:2]) if found else None
+    names = solution_names(path.stem[:2]) if found else set()
     for number, body in found:
         assert "<details>" in body and "</details>" in body, (
             f"{path.stem} exercise {number}: no hint"
@@ -98,9 +106,7 @@ def test_every_coding_exercise_has_a_hint_and_a_solution(path):
         assert "<summary>Hint</summary>" in body, (
             f"{path.stem} exercise {number}: the hint's summary"
         )
-        assert hasattr(module, f"exercise_{number}"), (
-            f"no solution to {path.stem} exercise {number}"
-        )
+        assert f"exercise_{number}" in names, f"no solution to {path.stem} exercise {number}"
 
 
 def test_no_hint_contains_a_solution_line():
