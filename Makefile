@@ -54,7 +54,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m coverage erase
-	$(PY) -m coverage run -m pytest $(XDIST)
+	$(PY) -m coverage run -m pytest -m serial
+	$(PY) -m coverage run -m pytest $(XDIST) -m "not serial"
 	NUMBA_DISABLE_JIT=1 $(PY) -m coverage run -m pytest $(XDIST) -p no:cacheprovider -m "not slow" $(CORE_TESTS)
 	$(PY) -m coverage combine --quiet
 	$(PY) -m coverage report

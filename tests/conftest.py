@@ -13,7 +13,10 @@ runs what has none; ``make test`` runs everything.
 * each worker process gets its share of the cores: BLAS, OpenMP and torch threads are
   limited to ``cores // workers`` in the worker and in the processes its tests start
   (:func:`pytest_configure`); a test that must train as a serial run does (bit for bit
-  like a committed reference) asks for :func:`serial_threads`;
+  like a committed reference) asks for :func:`serial_threads` and carries the ``serial``
+  marker: ``make test`` runs those alone first, since a serial run's threads beside a busy
+  worker oversubscribe the cores (the full MNIST reproduction took 687 s that way against
+  about 175 s alone);
 * tests that share a module-scoped fixture (a built website, graded assignments, a Dask
   cluster, a small experiment run once) run on one worker (``--dist loadgroup``: they
   get the file as their ``xdist_group``); so do tests marked with an ``xdist_group``;

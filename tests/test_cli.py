@@ -257,12 +257,13 @@ def test_reproduce_digits_fast(capsys, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
-def test_reproduce_fast_on_real_data(capsys, tmp_path, dataset):
+@pytest.mark.parametrize("dataset, instances", [("mnist", 2), ("cifar10", 1)])
+def test_reproduce_fast_on_real_data(capsys, tmp_path, dataset, instances):
+    """The fast mode end to end on real data (CIFAR-10 on one network: its two took 270 s
+    of a parallel test run, the longest test after the reference checks)."""
     require_data(dataset)
-    code, out, _ = run(
-        capsys, "reproduce", "--dataset", dataset, "--fast", "--out", str(tmp_path), "--quiet"
-    )
+    code, out, _ = run(capsys, "reproduce", "--dataset", dataset, "--fast", "--instances",
+                       str(instances), "--out", str(tmp_path), "--quiet")  # fmt: skip
     assert code == 0
     check_outputs(tmp_path, dataset)
 

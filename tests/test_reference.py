@@ -344,6 +344,7 @@ REGRESSION_NETWORKS = 3
 
 
 @pytest.mark.reproduction
+@pytest.mark.serial
 @pytest.mark.xdist_group("mnist-networks")
 def test_the_full_mnist_reproduction_matches_the_reference(tmp_path, capsys, serial_threads):
     require_data("mnist")
@@ -365,6 +366,7 @@ def test_the_full_mnist_reproduction_matches_the_reference(tmp_path, capsys, ser
 
 
 @pytest.mark.reproduction
+@pytest.mark.serial
 @pytest.mark.xdist_group("mnist-networks")
 def test_a_broken_fusion_fails_the_reference_check(monkeypatch, serial_threads):
     """Fusion replaced by plain deletion (a test double): the check must catch it."""
