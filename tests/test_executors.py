@@ -41,9 +41,10 @@ def cluster(tmp_path_factory):
     if os.environ.get("CI"):
         import distributed  # noqa: F401 - in CI the cluster extra must be installed
     distributed = pytest.importorskip("distributed")
+    cache = tmp_path_factory.mktemp("cluster-cache")
     with pytest.MonkeyPatch.context() as mp:
         # the workers' own network cache, empty: they train their networks themselves
-        mp.setenv("DIVNET_CACHE", str(tmp_path_factory.mktemp("cluster-cache")))
+        mp.setenv("DIVNET_CACHE", str(cache))
         local = distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -52,6 +53,7 @@ def cluster(tmp_path_factory):
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
+    local.divnet_cache = cache
     with local:
         yield local
 
@@ -88,7 +90,9 @@ def test_a_killed_worker_loses_nothing(in_process, cluster, tmp_path, monkeypatc
     from divnet_nb.tasks.executors import DaskCluster
     from divnet_nb.tasks.protocol import get_experiment
 
-    monkeypatch.setenv("DIVNET_CACHE", str(tmp_path / "cache"))
+    # a worker that the nanny restarts takes this process's environment: give it the cache
+    # the cluster's workers share, as a real cluster's shared filesystem would
+    monkeypatch.setenv("DIVNET_CACHE", str(cluster.divnet_cache))
     killed = []
     with DaskCluster(cluster.scheduler_address) as executor:
         client = executor.client
