@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from divnet_nb.verdicts import decide, t_interval
 from divnet_nb.prune import prune_layer
+from divnet_nb.verdicts import decide, t_interval
 
 
 def exercise_1(sweep0, sweep1) -> dict:
