@@ -16,7 +16,12 @@ import re
 from ..tasks.protocol import ExperimentProtocol
 from .settings import Settings
 
-__all__ = ["NetworkExperiment", "dataset_argument", "kernel_argument"]
+__all__ = [
+    "NetworkExperiment",
+    "dataset_argument",
+    "kernel_argument",
+    "kernel_samples_argument",
+]
 
 _TRAIN = re.compile(r"train-net(\d+)$")
 
@@ -39,6 +44,13 @@ def kernel_argument(parser) -> None:
         metavar="NAME",
         help="kernel over neurons of the k-DPP rules (dpp, greedy-map, dpp-best): "
         f"{', '.join(kernel_names())} (default rbf, the paper's eq. 2)",
+    )
+
+
+def kernel_samples_argument(parser, used_for: str = "the statistics of every layer") -> None:
+    """The ``--kernel-samples`` option: how many training inputs ``used_for``."""
+    parser.add_argument(
+        "--kernel-samples", type=int, help=f"training inputs for {used_for} (default: all)"
     )
 
 

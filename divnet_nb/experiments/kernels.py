@@ -28,7 +28,7 @@ import numpy as np
 
 from ..tasks.protocol import register_experiment
 from ..verdicts import decide, decide_by_p, holm, t_interval, t_test
-from .base import NetworkExperiment
+from .base import NetworkExperiment, kernel_samples_argument
 from .reference import environment
 from .settings import method_stream
 
@@ -203,11 +203,7 @@ class Kernels(NetworkExperiment):
 
     def add_arguments(self, parser) -> None:
         super().add_arguments(parser)
-        parser.add_argument(
-            "--kernel-samples",
-            type=int,
-            help="training inputs for the statistics of every layer (default: all)",
-        )
+        kernel_samples_argument(parser)
 
     def phases(self, settings) -> list[list[str]]:
         n = settings.instances

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..tasks.protocol import register_experiment
 from ..verdicts import decide, t_interval
-from .base import NetworkExperiment, kernel_argument
+from .base import NetworkExperiment, kernel_argument, kernel_samples_argument
 from .reference import environment
 from .settings import method_stream
 
@@ -191,11 +191,7 @@ class Leaderboard(NetworkExperiment):
 
     def add_arguments(self, parser) -> None:
         super().add_arguments(parser)
-        parser.add_argument(
-            "--kernel-samples",
-            type=int,
-            help="training inputs for the statistics of every layer (default: all)",
-        )
+        kernel_samples_argument(parser)
         kernel_argument(parser)
 
     def phases(self, settings) -> list[list[str]]:

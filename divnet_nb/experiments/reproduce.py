@@ -20,7 +20,7 @@ import re
 
 from ..tasks.options import floats, ints, names
 from ..tasks.protocol import register_experiment
-from .base import NetworkExperiment, dataset_argument, kernel_argument
+from .base import NetworkExperiment, dataset_argument, kernel_argument, kernel_samples_argument
 from .claims import check_claims
 from .reference import environment, make_reference
 from .settings import Settings, settings_for
@@ -74,11 +74,7 @@ class Reproduce(NetworkExperiment):
             help="registered neuron-selection methods to compare, each without and with fusion "
             "(default dpp,random,importance)",
         )
-        parser.add_argument(
-            "--kernel-samples",
-            type=int,
-            help="training inputs used to build the kernel and the fusion (default: all)",
-        )
+        kernel_samples_argument(parser, "the kernel and the fusion")
         kernel_argument(parser)
         parser.add_argument(
             "--train-samples", type=int, help="use a random subset of the training set"
