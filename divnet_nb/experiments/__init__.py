@@ -31,7 +31,12 @@ from ..pruning.registry import variants
 __getattr__, __dir__, _lazy_all = lazy.attach(
     __name__,
     submod_attrs={
-        "base": ["NetworkExperiment", "dataset_argument", "kernel_argument"],
+        "base": [
+            "NetworkExperiment",
+            "dataset_argument",
+            "kernel_argument",
+            "kernel_samples_argument",
+        ],
         "claims": ["CLAIMS", "check_claims"],
         "edges": [
             "EDGE_METHODS",
@@ -44,7 +49,8 @@ __getattr__, __dir__, _lazy_all = lazy.attach(
             "matched_nodes",
             "summary_table",
         ],
-        "experiment": ["Experiment", "attached", "context", "fusion_warnings", "reproduce"],
+        "experiment": ["Experiment", "attached", "context", "reproduce"],
+        "fusion": ["fusion_warnings"],
         "gates": [
             "BASES",
             "GateSettings",

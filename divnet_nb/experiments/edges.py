@@ -83,7 +83,7 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
     from ..pruning.edge.masks import edge_statistics
     from ..pruning.neuron.layer_data import LayerData
     from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
-    from .experiment import fusion_warnings
+    from .fusion import fusion_warnings
 
     model = exp.model(i)
     x, xt, yt = exp.x_kernel, exp.data.x_test, exp.data.y_test

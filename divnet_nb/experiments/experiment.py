@@ -15,16 +15,13 @@ can be recomputed alone and does not depend on the order of the loops.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
-import warnings
 
 import numpy as np
 
 from .. import __version__
 from ..core.dpp import expected_size
-from ..core.fuse import FusionWarning
 from ..datasets import load_dataset
 from ..nets.evaluate import error_rate
 from ..nets.table1 import table1_sizes
@@ -36,30 +33,12 @@ from ..pruning.statistics import layer_statistics
 from ..tasks.contexts import Contexts
 from ..tasks.store import ResultStore
 from ..training.cache import checkpoint_path, load_or_train, train_instances
+from .fusion import fusion_warnings
 from .settings import Settings, kernel_subset, settings_for
 from .sweeps import layer_sweep, method_stream
 from .tables import table2
 
-__all__ = ["Experiment", "attached", "context", "fusion_warnings", "reproduce"]
-
-
-@contextlib.contextmanager
-def fusion_warnings():
-    """Collect :class:`~divnet_nb.FusionWarning` s instead of printing one per pruned network.
-
-    Yields a dict that, on exit, holds ``count`` and ``max_ridge`` (the largest
-    relative ridge used); other warnings pass through.
-    """
-    summary = {"count": 0, "max_ridge": 0.0}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FusionWarning)
-        yield summary
-    for w in caught:
-        if isinstance(w.message, FusionWarning):
-            summary["count"] += 1
-            summary["max_ridge"] = max(summary["max_ridge"], w.message.ridge or 0.0)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+__all__ = ["Experiment", "attached", "context", "reproduce"]
 
 
 _WARMED = False

@@ -299,7 +299,7 @@ def _scored(ctx: _Context, pruned, seed: int, seconds: float) -> dict:
 
 def _neuron_posthoc(ctx: _Context, net: str, seed: int, kept: list[int], base: str) -> dict:
     from ..pruning.apply import prune_network
-    from .experiment import fusion_warnings
+    from .fusion import fusion_warnings
 
     plain = ctx.plain(net, seed, base).model
     out = {}
