@@ -1,10 +1,12 @@
-"""Reproduction regression: the full MNIST reproduction against reference/mnist.json, and the README's tables.
+"""Reproduction regression: the MNIST reproduction against reference/mnist.json, and the README's tables.
 
-``make test`` reruns the full-mode MNIST reproduction (every figure and Table 2, on all
-60,000 images, the reference's number of networks) and checks every Table 2 cell and
-every sweep point against the committed reference within the tolerance of
-:mod:`divnet_nb.experiments.reference`; a deliberately broken fusion must fail the same
-check.
+``make test`` reruns network 0 of the full-mode MNIST reproduction (every figure and Table
+2, on all 60,000 images) and checks every Table 2 cell and every sweep point against the
+reference's network 0: exactly but for round-off where the numbers are deterministic, and
+within the spread between draws of the k-DPP samples where they are not. Where network 0
+trains differently (another kind of machine), three networks are compared with the
+statistical tolerance of :mod:`divnet_nb.experiments.reference`. A deliberately broken
+fusion must fail the same checks.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from divnet_nb.experiments.reference import (
     ABS_TOL,
     compare,
     load_reference,
-    make_reference,
     reference_path,
 )
 from divnet_nb.report import readme
@@ -339,30 +340,185 @@ def test_the_mnist_edge_experiment_matches_the_reference_on_its_first_network():
     )
 
 
-#: Networks the regression test reproduces (the reference has 5; 3 keep make test in budget).
-REGRESSION_NETWORKS = 3
+#: MNIST reproduction, network 0 as in the reference (the same epochs, training and test
+#: error): random and importance rows, deterministic given the network, must agree to
+#: ABS_TOL (a rerun on the reference's kind of machine gave them identical, but for one
+#: image at one point); the k-DPP rows, whose samples another BLAS may change but not their
+#: distribution, within this many standard deviations of the difference of two draws,
+#: sqrt(2) REPRODUCE_DPP_SAMPLE_SD, and at least ABS_TOL.
+REPRODUCE_SAME_NETWORK_DPP_SDS = 4
+#: The spread of network 0's k-DPP cells between draws of its selections, at each Table 2
+#: fraction (train and test) and each swept size of either layer. Provenance: 8 draws on
+#: network 0 (the experiment's own streams and 7 others;
+#: tests/reruns/reproduce_dpp_spread.py, the libraries' default threads).
+REPRODUCE_DPP_SAMPLE_SD = {
+    "table2 dpp train": [0.03307, 0.10139, 0.06517, 0.02983, 0.0],
+    "table2 dpp test": [0.03161, 0.10191, 0.06542, 0.02614, 0.0],
+    "table2 dpp+fuse train": [0.00436, 0.00146, 0.00021, 0.00036, 0.0],
+    "table2 dpp+fuse test": [0.0041, 0.00106, 0.00026, 0.00039, 0.0],
+    "sweep0 dpp": [
+        0.0,
+        0.04583,
+        0.11783,
+        0.10296,
+        0.10405,
+        0.0733,
+        0.0827,
+        0.02682,
+        0.00926,
+        0.00482,
+        0.00255,
+    ],
+    "sweep0 dpp+fuse": [
+        0.06795,
+        0.02365,
+        0.007,
+        0.0013,
+        0.00079,
+        0.00102,
+        0.00069,
+        0.00046,
+        0.00038,
+        0.00042,
+        0.00023,
+    ],
+    "sweep1 dpp": [
+        0.10686,
+        0.11145,
+        0.09327,
+        0.11328,
+        0.06006,
+        0.03262,
+        0.01478,
+        0.00853,
+        0.00328,
+        0.00199,
+        0.0015,
+    ],
+    "sweep1 dpp+fuse": [
+        0.05208,
+        0.00413,
+        0.00095,
+        0.00063,
+        0.00042,
+        0.00028,
+        0.00023,
+        0.00024,
+        0.00034,
+        0.00016,
+        0.00016,
+    ],
+}
+#: When network 0 comes out differently here (torch's training is not bitwise the same
+#: across machines and thread counts), one network says little against the reference's
+#: spread (left-one-out on the reference, a single network lies up to 41 standard
+#: deviations of the other four from their mean at small sizes): the run is extended to
+#: this many networks and checked with :func:`~divnet_nb.experiments.reference.compare`.
+REGRESSION_NETWORKS_ELSEWHERE = 3
+
+
+def _cells(result: dict):
+    """(name, fraction or size, values per network) of every Table 2 cell and sweep point."""
+    t2 = result.get("table2", {})
+    for key, by_set in t2.get("errors", {}).items():
+        for which, rows in by_set.items():
+            for j, f in enumerate(t2["fractions"]):
+                yield f"table2 {key} {which}", f, [row[j] for row in rows]
+    for layer, sweep in result.get("sweeps", {}).items():
+        for key, rows in sweep["test_error"].items():
+            for j, size in enumerate(sweep["sizes"]):
+                yield f"sweep{layer} {key}", size, [row[j] for row in rows]
+
+
+def _grid(ref: dict, name: str) -> list:
+    return (
+        ref["table2"]["fractions"] if name.startswith("table2") else ref["sweeps"][name[5]]["sizes"]
+    )
+
+
+def same_first_network(results: dict, ref: dict) -> bool:
+    """Whether a run's network 0 is the reference's (epochs, training and test error)."""
+    keys = ("seed", "epochs", "train_error", "test_error")
+    return all(results["instances"][0][k] == ref["instances"][0][k] for k in keys)
+
+
+def reproduction_check(results: dict, ref: dict) -> list[str]:
+    """Every cell a run of the reference's network 0 measured, against that network's (above)."""
+    theirs = {(name, at): values[0] for name, at, values in _cells(ref)}
+    failures = []
+    for name, at, values in _cells(results):
+        if (name, at) not in theirs:
+            failures.append(f"{name} at {at}: not in the reference")
+            continue
+        tol = ABS_TOL
+        if name in REPRODUCE_DPP_SAMPLE_SD:
+            sd = REPRODUCE_DPP_SAMPLE_SD[name][_grid(ref, name).index(at)]
+            tol = max(ABS_TOL, REPRODUCE_SAME_NETWORK_DPP_SDS * np.sqrt(2) * sd)
+        if abs(values[0] - theirs[name, at]) > tol:
+            failures.append(
+                f"{name} at {at}: ours {values[0]:.4f}, reference {theirs[name, at]:.4f}, "
+                f"beyond {tol:.4f}"
+            )
+    return failures
+
+
+def test_the_reproduction_check_passes_network_0_and_fails_a_shift():
+    ref = load_reference("mnist")
+    as_run = {"instances": ref["instances"][:1], "table2": ref["table2"], "sweeps": ref["sweeps"]}
+    assert same_first_network(as_run, ref) and reproduction_check(as_run, ref) == []
+    assert len(list(_cells(ref))) == 6 * 5 * 2 + 6 * 11 * 2
+    assert set(REPRODUCE_DPP_SAMPLE_SD) == {
+        name for name, _, _ in _cells(ref) if name.split()[1] in ("dpp", "dpp+fuse")
+    }
+    for name, sds in REPRODUCE_DPP_SAMPLE_SD.items():
+        assert len(sds) == len(_grid(ref, name)), name
+    shifted = copy.deepcopy(as_run)
+    shifted["sweeps"]["1"]["test_error"]["importance+fuse"][0][3] += 1.5 * ABS_TOL
+    row = shifted["table2"]["errors"]["dpp+fuse"]["test"][0]
+    row[0] += 4 * np.sqrt(2) * REPRODUCE_DPP_SAMPLE_SD["table2 dpp+fuse test"][0] + ABS_TOL
+    failed = [f.split(":")[0] for f in reproduction_check(shifted, ref)]
+    assert failed == ["table2 dpp+fuse test at 0.1", "sweep1 importance+fuse at 100"]
+    other = copy.deepcopy(as_run)
+    other["instances"][0]["test_error"] += 1e-4
+    assert not same_first_network(other, ref)
+
+
+def _reproduce(out, instances: int) -> dict:
+    code = main(["reproduce", "--dataset", "mnist", "--full", "--instances", str(instances),
+                 "--out", str(out), "--quiet"])  # fmt: skip
+    assert code == 0
+    return json.loads((out / "results.json").read_text())
 
 
 @pytest.mark.reproduction
 @pytest.mark.serial
 @pytest.mark.xdist_group("mnist-networks")
 def test_the_full_mnist_reproduction_matches_the_reference(tmp_path, capsys, serial_threads):
+    """Network 0 of the full MNIST reproduction, every Table 2 cell and sweep point, run again.
+
+    Trained as the reference was (the libraries' default threads), network 0 comes out as
+    the reference's on its kind of machine, and its cells are checked one by one
+    (:func:`reproduction_check`). Otherwise the run is extended to
+    REGRESSION_NETWORKS_ELSEWHERE networks and their means checked against the reference's
+    with :func:`~divnet_nb.experiments.reference.compare`.
+    """
     require_data("mnist")
     ref = load_reference("mnist")
-    n = REGRESSION_NETWORKS
-    code = main(["reproduce", "--dataset", "mnist", "--full", "--instances", str(n),
-                 "--out", str(tmp_path), "--quiet"])  # fmt: skip
-    assert code == 0
-    results = json.loads((tmp_path / "results.json").read_text())
-    mismatches, summary = compare(results, ref)
-    print(f"{summary['comparisons']} cells compared on {summary['networks']} networks; largest "
-          f"|difference| / tolerance {summary['largest_ratio']:.2f}")  # fmt: skip
+    results = _reproduce(tmp_path / "one", 1)
+    if same_first_network(results, ref):
+        failures = reproduction_check(results, ref)
+        cells = len(list(_cells(results)))
+        assert cells == len(list(_cells(ref))) == 6 * 5 * 2 + 6 * 11 * 2
+        assert not failures, "\n".join(failures[:20])
+        print(f"network 0 as in the reference; {cells} cells checked")
+        return
+    n = REGRESSION_NETWORKS_ELSEWHERE
+    mismatches, summary = compare(_reproduce(tmp_path / "more", n), ref)
+    print(f"network 0 not as in the reference: {summary['comparisons']} cells compared on "
+          f"{summary['networks']} networks; largest |difference| / tolerance "
+          f"{summary['largest_ratio']:.2f}")  # fmt: skip
     assert summary["networks"] == n and summary["comparisons"] == 6 * 5 * 2 + 6 * 11 * 2
     assert not mismatches, "\n".join(map(str, mismatches[:20]))
-    same = make_reference(results)["instances"] == ref["instances"][:n]
-    print(
-        f"the trained networks are {'identical to' if same else 'not bit-identical to'} the reference's"
-    )
 
 
 @pytest.mark.reproduction
@@ -372,22 +528,29 @@ def test_a_broken_fusion_fails_the_reference_check(monkeypatch, serial_threads):
     """Fusion replaced by plain deletion (a test double): the check must catch it."""
     require_data("mnist")
     ref = load_reference("mnist")
-    n = REGRESSION_NETWORKS
+    one = Experiment("mnist", settings_for("mnist", fast=False, instances=1), progress=False)
+    n = 1
+    if not same_first_network({"instances": [one.train_part(0)]}, ref):
+        n = REGRESSION_NETWORKS_ELSEWHERE
     exp = Experiment("mnist", settings_for("mnist", fast=False, instances=n), progress=False)
 
     def deleted(stats, keep, W, b=None, **options):
         return np.ascontiguousarray(W[np.sort(keep)]), b
 
     monkeypatch.setattr(divnet_nb.pruning.apply, "fuse_from_gram", deleted)
-    fractions = [0.1, 0.25]
-    broken = exp.table2(fractions=fractions, variants=variants(["dpp"]))
+    broken = {"table2": exp.table2(fractions=[0.1, 0.25], variants=variants(["dpp"]))}
+    if n == 1:
+        failed = {f.split(":")[0] for f in reproduction_check(broken, ref)}
+        assert "table2 dpp+fuse test at 0.1" in failed
+        assert not any(f.startswith("table2 dpp ") for f in failed)  # unfused: unaffected
+        return
     wanted = {
-        "fractions": fractions,
-        "errors": {k: {"test": [[row[ref["table2"]["fractions"].index(f)] for f in fractions]
+        "fractions": [0.1, 0.25],
+        "errors": {k: {"test": [[row[ref["table2"]["fractions"].index(f)] for f in (0.1, 0.25)]
                                 for row in ref["table2"]["errors"][k]["test"][:n]]}
                    for k in ("dpp", "dpp+fuse")},
     }  # fmt: skip
-    mismatches, _ = compare({"table2": broken}, {"table2": wanted, "sweeps": {}})
+    mismatches, _ = compare(broken, {"table2": wanted, "sweeps": {}})
     assert {m.where for m in mismatches} >= {"Table 2, dpp+fuse, test, 10%"}
     assert not any(m.where.startswith("Table 2, dpp,") for m in mismatches)  # unfused: unaffected
 
