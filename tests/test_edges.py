@@ -11,7 +11,7 @@ from divnet_nb.experiments import Experiment, settings_for
 from divnet_nb.experiments.edges import edge_comparisons, edge_experiment, edge_sizes, matched_nodes
 from divnet_nb.nets import MLP
 from divnet_nb.prune import count_parameters, prune_edges
-from divnet_nb.pruning import edge_statistics, method_names, select_edge_masks
+from divnet_nb.pruning import edge_statistics, method_names, select_edge_masks, select_edges
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,21 @@ def test_reweighted_edges_reproduce_the_units_inputs_better(net, X):
         np.testing.assert_allclose(got, best, atol=1e-8)
 
 
+def test_a_given_mask_is_applied_as_chosen_with_and_without_reweighting(net, X):
+    data = edge_statistics(net, 0, X)
+    mask = select_edges("dpp", 4, data, rng=1)
+    for reweight in (False, True):
+        chosen = prune_edges(net, 0, 4, "dpp", reweight, rng=1, edge_data=data)
+        given = prune_edges(net, 0, 4, "dpp", reweight, edge_data=data, mask=mask)
+        assert torch.equal(given[0].weight_mask, chosen[0].weight_mask)
+        assert torch.equal(given[0].weight, chosen[0].weight)
+    other = select_edges("random", 4, data, rng=2)
+    assert not torch.equal(
+        prune_edges(net, 0, 4, "dpp", edge_data=data, mask=other)[0].weight_mask,
+        prune_edges(net, 0, 4, "dpp", edge_data=data, mask=mask)[0].weight_mask,
+    )
+
+
 def test_bad_edge_input_is_one_line(net, X):
     broken = MLP([12, 9, 7, 3]).double()
     with torch.no_grad():
@@ -98,6 +113,9 @@ def test_bad_edge_input_is_one_line(net, X):
         (lambda: prune_edges(net, 0, 2), "pass data"),
         (lambda: prune_edges(net, 0, 2, "random", data=X, beta=1.0), "takes no option"),
         (lambda: prune_edges(broken, 0, 2, "magnitude", data=X), "must be finite"),
+        (lambda: prune_edges(net, 0, 2, data=X, mask=np.ones((9, 12), bool)), "exactly k = 2"),
+        (lambda: prune_edges(net, 0, 2, data=X, mask=np.ones((9, 11), bool)), "shape \\(9, 12\\)"),
+        (lambda: prune_edges(net, 0, 2, rng=0, data=X, mask=np.eye(9, 12, dtype=bool)), "no rng"),
         (lambda: matched_nodes(500, 800, 784, 500), "k must satisfy"),
         (lambda: matched_nodes(0, 8, 784, 500), "H must be a positive integer"),
     ]

@@ -165,6 +165,7 @@ def prune_edges(
     *,
     data=None,
     edge_data: EdgeData | None = None,
+    mask=None,
     batch_size: int = 8192,
     **options,
 ) -> nn.Module:
@@ -188,6 +189,10 @@ def prune_edges(
         Training inputs (not needed with ``edge_data``).
     edge_data : EdgeData, optional
         Precomputed statistics of this layer's inputs.
+    mask : array_like of bool, shape (units, d), optional
+        Edges already chosen (by :func:`select_edges` with ``method`` and ``k``), applied
+        instead of choosing again: the same edges with and without reweighting, one
+        selection. Exactly ``k`` True per row; ``rng`` and ``options`` must not be given.
 
     Returns
     -------
@@ -199,9 +204,31 @@ def prune_edges(
         if data is None:
             raise ValueError("pass data (training inputs) or edge_data")
         edge_data = edge_statistics(model, site, data, batch_size=batch_size)
-    mask = select_edges(method, k, edge_data, rng=rng, **options)
+    if mask is None:
+        mask = select_edges(method, k, edge_data, rng=rng, **options)
+    else:
+        mask = _given_mask(mask, k, edge_data, rng, options)
     weights = reweight_edges(edge_data.stats, mask, edge_data.weights) if reweight else None
     return site.mask_incoming(model, mask, weights)
+
+
+def _given_mask(mask, k, edge_data: EdgeData, rng, options) -> np.ndarray:
+    """A caller's mask, checked: boolean, one row per unit, exactly ``k`` kept edges per row."""
+    if rng is not None or options:
+        raise ValueError("a given mask is applied as it is: pass no rng or rule options with it")
+    mask = np.asarray(mask)
+    shape = (edge_data.n_units, edge_data.n_inputs)
+    if mask.dtype != bool or mask.shape != shape:
+        raise ValueError(
+            f"mask must be a boolean array of shape {shape}; got {mask.dtype} {mask.shape}"
+        )
+    k = as_size(k, edge_data.n_inputs, "k", upper="the number of inputs d")
+    kept = mask.sum(axis=1)
+    if np.any(kept != k):
+        raise ValueError(
+            f"mask must keep exactly k = {k} edges per unit; rows keep {kept.min()} to {kept.max()}"
+        )
+    return mask
 
 
 def count_parameters(model: nn.Module) -> int:
