@@ -417,3 +417,15 @@ def test_the_theory_command_writes_its_report_and_checks_its_arguments(capsys, t
     ):
         code, _, err = run(capsys, "theory", "--fast", *argv)
         assert code == 2 and message in err
+
+
+def test_every_command_help_prints_its_description_as_written(capsys):
+    """argparse formats a description only when it names %(prog)s: a doubled %% stays doubled."""
+    from divnet_nb.tasks.protocol import experiments
+
+    for exp in experiments():
+        with pytest.raises(SystemExit):
+            main([exp.name, "--help"])
+        out = capsys.readouterr().out
+        assert "%%" not in out, exp.name
+        assert " ".join(exp.description.split()[:4]) in " ".join(out.split()), exp.name

@@ -203,7 +203,7 @@ class Edges(NetworkExperiment):
     name = "edges"
     help = "DPP edge pruning of the first hidden layer against random, magnitude and node pruning"
     description = (
-        "Keep 10-90 %% of every first-layer unit's incoming weights with the registered edge "
+        "Keep 10-90 % of every first-layer unit's incoming weights with the registered edge "
         "rules (DPP edge, random, magnitude), each with and without edge reweighting, and "
         "prune nodes at the same parameter count (DivNet, importance, swaps, with fusion); "
         "write edges.json, edges.md and edges.png. Resumable like reproduce."

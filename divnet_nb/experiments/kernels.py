@@ -193,7 +193,7 @@ class Kernels(NetworkExperiment):
     name = "kernels"
     help = "which kernel over neurons? every kernel with every k-DPP selector, with fusion"
     description = (
-        "Prune every hidden layer of the Table 1 networks to 5-75 %% (fast: 10 and 50 %%) with "
+        "Prune every hidden layer of the Table 1 networks to 5-75 % (fast: 10 and 50 %) with "
         "each kernel over neurons (rbf, linear, cosine, rbf-standardised, rbf-median, qd, "
         "learned) and each way of choosing from its k-DPP (a sample, the greedy mode, the "
         "likeliest of 20), followed by fusion; importance + fusion beside them. Write "

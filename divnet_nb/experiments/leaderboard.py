@@ -183,7 +183,7 @@ class Leaderboard(NetworkExperiment):
     help = "every selection rule with fusion, Table 2 style: which neurons should we keep?"
     description = (
         "Prune every hidden layer of the Table 1 networks with every registered rule "
-        "(followed by fusion) at 5-75 %% kept, with the budget shared across layers and the "
+        "(followed by fusion) at 5-75 % kept, with the budget shared across layers and the "
         "fusion targeted at the original network for the best rules; write leaderboard.json, "
         "leaderboard.md and leaderboard.png. Resumable like reproduce."
     )
