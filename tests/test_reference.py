@@ -80,19 +80,20 @@ def test_the_readme_tables_are_generated_from_the_references():
     names = {m["name"] for m in readme.BLOCK.finditer(text)}
     assert names == {
         "mnist-table2", "datasets", "claims", "provenance", "leaderboard", "edges", "theory",
-        "gates",
+        "gates", "kernels",
     }  # fmt: skip
     refs, boards, edges = readme.load_references(), readme.load_boards(), readme.load_edges()
-    theory, gates = readme.load_theory(), readme.load_gates()
+    theory, gates, kernels = readme.load_theory(), readme.load_gates(), readme.load_kernels()
     assert set(boards) == set(refs) == {"mnist", "mnist_rot", "cifar10"}
     assert set(edges) == {"mnist"} and set(theory) == {"teacher-student-M2-K6"}
-    assert set(gates) == {"mnist"}
-    assert readme.render(text, refs, boards, edges, theory, gates) == text, "run make readme"
-    for block in ("mnist-table2", "gates"):
+    assert set(gates) == set(kernels) == {"mnist"}
+    rendered = readme.render(text, refs, boards, edges, theory, gates, kernels)
+    assert rendered == text, "run make readme"
+    for block in ("mnist-table2", "gates", "kernels"):
         tampered = text.replace(
             f"<!-- reference:{block} -->\n", f"<!-- reference:{block} -->\nx", 1
         )
-        assert readme.render(tampered, refs, boards, edges, theory, gates) != tampered
+        assert readme.render(tampered, refs, boards, edges, theory, gates, kernels) != tampered
 
 
 def test_the_readme_prose_says_what_the_references_show():

@@ -19,7 +19,7 @@ from ..verdicts import LEVEL, mean_std
 from .figures import log_axis, save_figure, styled
 from .outputs import write_json, write_text, writes
 
-__all__ = ["KERNEL_STYLES", "kernels_markdown", "plot_kernels", "write_kernels"]
+__all__ = ["KERNEL_STYLES", "kernels_markdown", "kernels_summary", "plot_kernels", "write_kernels"]
 
 #: (colour, marker) of each kernel; the paper's is DivNet's blue.
 KERNEL_STYLES = {
@@ -152,6 +152,47 @@ def kernels_markdown(result: dict) -> str:
         lines += _family(rows, rival) + [""]
     lines += _chosen(result)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def kernels_summary(result: dict) -> str:
+    """The README's view: one k-DPP sample's table, and each kernel's verdicts against both rivals.
+
+    A kernel's verdicts are counted over its intervals in each family (every selector and
+    fraction), with Holm's correction over the whole family as in ``kernels.md``.
+    """
+    n = len(result["unpruned_test_error"])
+    families = kernel_comparisons(result)
+    lines = [
+        f"**{title(result['dataset'])}** ({n} networks; unpruned: "
+        f"{np.mean(result['unpruned_test_error']):.4f}; every hidden layer pruned to the "
+        f"fraction by one sample of each kernel's k-DPP, with fusion; test error, mean ± std; "
+        f"the other two selectors are in `kernels.md`):",
+        "",
+    ] + _selector_table(result, "dpp")[2:]
+    lines += [
+        "",
+        f"Verdicts over every selector and fraction ({len(result['selectors'])} x "
+        f"{len(result['fractions'])} intervals per kernel), with Holm's correction over each "
+        "family:",
+        "",
+        "| kernel | below rbf, same selector | below importance + fusion |",
+        "|---|---|---|",
+    ]
+    for kernel in result["kernels"]:
+        cells = []
+        for rival in ("rbf", "importance"):
+            rows = [r for r in families[rival] if r["kernel"] == kernel]
+            if not rows:
+                cells.append("(the rival itself)")
+                continue
+            count = {v: sum(r["verdict"] == v for r in rows) for v in ("holds", "does not hold")}
+            open_ = len(rows) - sum(count.values())
+            cells.append(
+                f"{count['holds']} hold, {count['does not hold']} do not, {open_} open "
+                f"(of {len(rows)} in a family of {len(families[rival])})"
+            )
+        lines.append(f"| {kernel} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 @styled

@@ -283,15 +283,32 @@ def gates_block(gate_refs: dict) -> str:
     return "\n\n".join(parts)
 
 
+def kernels_block(kernel_refs: dict) -> str:
+    """The README's kernel block: each committed ``kernels-<dataset>.json``, summarised."""
+    from .kernels import kernels_summary
+
+    parts = []
+    for ds, result in kernel_refs.items():
+        env = result["environment"]
+        parts.append(
+            kernels_summary(result)
+            + f"\n\n(`reference/kernels-{ds}.json`; commit {env.get('commit', '?')}.)"
+        )
+    return "\n\n".join(parts)
+
+
 def blocks(
     refs: dict,
     boards: dict | None = None,
     edge_refs: dict | None = None,
     theory_refs: dict | None = None,
     gate_refs: dict | None = None,
+    kernel_refs: dict | None = None,
 ) -> dict[str, str]:
     """The generated markdown of every block, from the references ``{dataset: reference}``."""
     out = {"provenance": provenance(refs), "claims": claims_table(refs)}
+    if kernel_refs:
+        out["kernels"] = kernels_block(kernel_refs)
     if gate_refs:
         out["gates"] = gates_block(gate_refs)
     if boards:
@@ -352,6 +369,11 @@ def load_gates(folder: Path = REFERENCE_DIR) -> dict:
     return _by_dataset(folder, "gates")
 
 
+def load_kernels(folder: Path = REFERENCE_DIR) -> dict:
+    """The committed kernel comparisons, ``{dataset: result}``."""
+    return _by_dataset(folder, "kernels")
+
+
 def load_theory(folder: Path = REFERENCE_DIR) -> dict:
     """The committed teacher-student runs, ``{file stem: result}``."""
     return dict(load_all(folder).get("theory", {}))
@@ -364,9 +386,10 @@ def render(
     edge_refs: dict | None = None,
     theory_refs: dict | None = None,
     gate_refs: dict | None = None,
+    kernel_refs: dict | None = None,
 ) -> str:
     """``text`` with every marked block regenerated; an unknown block name is an error."""
-    generated = blocks(refs, boards, edge_refs, theory_refs, gate_refs)
+    generated = blocks(refs, boards, edge_refs, theory_refs, gate_refs, kernel_refs)
 
     def replace(match: re.Match) -> str:
         name = match["name"]
@@ -428,6 +451,22 @@ def draw_edge_figures(edge_refs: dict, folder: Path = REFERENCE_DIR) -> list[Pat
     return paths
 
 
+def draw_kernel_figures(kernel_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
+    """The kernel comparison's figure of every committed run, ``reference/kernels-<dataset>.png``."""
+    from .figures import save_figure
+    from .kernels import plot_kernels
+
+    paths = []
+    for ds, result in kernel_refs.items():
+        path = folder / f"kernels-{ds}.png"
+        save_figure(
+            lambda axes, r=result: plot_kernels(r, axes=axes), path, figsize=(13.0, 4.4),
+            panels=len(result["selectors"]),
+        )  # fmt: skip
+        paths.append(path)
+    return paths
+
+
 def draw_gate_figures(gate_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
     """The gate experiment's figure of every committed run, ``reference/gates-<dataset>.png``."""
     from .gates import save_gates_figure
@@ -461,7 +500,10 @@ def main(argv=None) -> int:
         print(f"divnet-nb: {exc}", file=sys.stderr)
         return 2
     text = args.readme.read_text()
-    new = render(text, load_references(), load_boards(), load_edges(), load_theory(), load_gates())
+    new = render(
+        text, load_references(), load_boards(), load_edges(), load_theory(), load_gates(),
+        load_kernels(),
+    )  # fmt: skip
     if args.check:
         if new != text:
             print(
@@ -475,6 +517,7 @@ def main(argv=None) -> int:
         + draw_edge_figures(load_edges())
         + draw_theory_figures(load_theory())
         + draw_gate_figures(load_gates())
+        + draw_kernel_figures(load_kernels())
     )
     print(
         f"{args.readme}: {len(BLOCK.findall(new))} blocks regenerated; figures {[p.name for p in figures]}"
