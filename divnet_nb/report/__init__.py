@@ -53,7 +53,14 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "table_lines",
             "write_leaderboard",
         ],
-        "kernels": ["KERNEL_STYLES", "kernels_markdown", "plot_kernels", "write_kernels"],
+        "kernels": [
+            "KERNEL_STYLES",
+            "kernels_markdown",
+            "kernels_summary",
+            "plot_kernels",
+            "save_kernels_figure",
+            "write_kernels",
+        ],
         "edges": ["edges_markdown", "plot_edges", "write_edges"],
         "gates": [
             "POSTHOC_LABELS",

@@ -19,7 +19,14 @@ from ..verdicts import LEVEL, mean_std
 from .figures import log_axis, save_figure, styled
 from .outputs import write_json, write_text, writes
 
-__all__ = ["KERNEL_STYLES", "kernels_markdown", "kernels_summary", "plot_kernels", "write_kernels"]
+__all__ = [
+    "KERNEL_STYLES",
+    "kernels_markdown",
+    "kernels_summary",
+    "plot_kernels",
+    "save_kernels_figure",
+    "write_kernels",
+]
 
 #: (colour, marker) of each kernel; the paper's is DivNet's blue.
 KERNEL_STYLES = {
@@ -221,14 +228,20 @@ def plot_kernels(result: dict, axes=None):
     return axes
 
 
+def save_kernels_figure(result: dict, path: Path) -> Path:
+    """:func:`plot_kernels` saved to ``path`` in the shared style."""
+    save_figure(
+        lambda axes: plot_kernels(result, axes=axes),
+        path,
+        figsize=(13.0, 4.4),
+        panels=len(result["selectors"]),
+    )
+    return path
+
+
 @writes("kernels")
 def write_kernels(result: dict, folder: Path) -> Path:
     """kernels.json, kernels.md and kernels.png."""
     write_json(result, folder / "kernels.json")
-    save_figure(
-        lambda axes: plot_kernels(result, axes=axes),
-        folder / "kernels.png",
-        figsize=(13.0, 4.4),
-        panels=len(result["selectors"]),
-    )
+    save_kernels_figure(result, folder / "kernels.png")
     return write_text(kernels_markdown(result), folder / "kernels.md")

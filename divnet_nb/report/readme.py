@@ -453,18 +453,9 @@ def draw_edge_figures(edge_refs: dict, folder: Path = REFERENCE_DIR) -> list[Pat
 
 def draw_kernel_figures(kernel_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
     """The kernel comparison's figure of every committed run, ``reference/kernels-<dataset>.png``."""
-    from .figures import save_figure
-    from .kernels import plot_kernels
+    from .kernels import save_kernels_figure
 
-    paths = []
-    for ds, result in kernel_refs.items():
-        path = folder / f"kernels-{ds}.png"
-        save_figure(
-            lambda axes, r=result: plot_kernels(r, axes=axes), path, figsize=(13.0, 4.4),
-            panels=len(result["selectors"]),
-        )  # fmt: skip
-        paths.append(path)
-    return paths
+    return [save_kernels_figure(r, folder / f"kernels-{ds}.png") for ds, r in kernel_refs.items()]
 
 
 def draw_gate_figures(gate_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
