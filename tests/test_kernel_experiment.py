@@ -105,3 +105,27 @@ def test_a_small_run_through_the_driver_and_the_writer(digits_exp, tmp_path, mon
     assert "## Paired comparisons" in md.read_text() and "learned kernel" in md.read_text()
     with pytest.raises(ValueError, match="no part 'net0-kernel-gaussian'"):
         protocol.measure(digits_exp, "net0-kernel-gaussian")
+
+
+def test_fusions_that_need_a_ridge_are_counted_not_printed(digits_exp, monkeypatch, recwarn):
+    import divnet_nb.pruning.apply as apply
+    from divnet_nb import FusionWarning
+
+    real = apply.fuse_from_gram
+
+    def ridged(*args, **kwargs):
+        import warnings
+
+        warnings.warn(
+            FusionWarning("a singular kept block (a test double)", ridge=1e-9), stacklevel=2
+        )
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(apply, "fuse_from_gram", ridged)
+    part = experiment.kernel_part(digits_exp, 0, "cosine", (0.25, 0.5))
+    assert part["ridged_solves"] == 2 * 3 * 2  # two hidden layers, three selectors, two sizes
+    assert not [w for w in recwarn if issubclass(w.category, FusionWarning)]
+    result = {"ridged_solves": part["ridged_solves"], "settings": {}}
+    from divnet_nb.report.kernels import _ridged
+
+    assert "singular in 12 pruned layers" in _ridged(result) and _ridged({}) == ""

@@ -66,12 +66,15 @@ def kernel_part(exp, i: int, kernel: str | None, fractions, progress=None) -> di
     """Network ``i`` pruned with ``kernel`` and each selector (or, for None, importance), fused.
 
     Returns ``{"test_error": {selector: [error per fraction]}, "relative_E_layer1":
-    {selector: [...]}, "kernel_params": [first layer's kernel parameters per fraction]}``
-    (parameters only for a kernel that chooses some: the median's beta, the learned fit).
+    {selector: [...]}, "kernel_params": [first layer's kernel parameters per fraction],
+    "ridged_solves": n}`` (parameters only for a kernel that chooses some: the median's beta,
+    the learned fit; ``n`` the fusions whose kept block was singular and got a small ridge,
+    counted instead of warned about one by one).
     """
     from ..core.objective import fusion_error
     from ..nets.evaluate import error_rate
     from ..pruning.apply import prune_network, read_layer_data, sizes_for_fraction
+    from .fusion import fusion_warnings
 
     model, x = exp.model(i), exp.x_kernel
     first = read_layer_data(model, 0, x, kernel=kernel or "rbf")
@@ -80,17 +83,21 @@ def kernel_part(exp, i: int, kernel: str | None, fractions, progress=None) -> di
     scale1 = float(np.einsum("ij,ij->", W1, G1 @ W1))
     selectors = SELECTORS if kernel is not None else (BASELINE,)
     out = {"test_error": {}, "relative_E_layer1": {}, "kernel_params": []}
-    for selector in selectors:
-        out["test_error"][selector], out["relative_E_layer1"][selector] = [], []
-        for fi, f in enumerate(fractions):
-            rng = exp._rng(i, 300, method_stream(selector), fi)  # the leaderboard's streams
-            pruned, keeps = prune_network(
-                model, f, selector, True, rng, data=x, first_layer_data=first, return_keep=True
-            )
-            out["test_error"][selector].append(error_rate(pruned, exp.data.x_test, exp.data.y_test))
-            out["relative_E_layer1"][selector].append(fusion_error(G1, W1, keeps[0]) / scale1)
-            if progress is not None:
-                progress.update(1)
+    with fusion_warnings() as ridged:  # counted, not printed once per pruned network
+        for selector in selectors:
+            out["test_error"][selector], out["relative_E_layer1"][selector] = [], []
+            for fi, f in enumerate(fractions):
+                rng = exp._rng(i, 300, method_stream(selector), fi)  # the leaderboard's streams
+                pruned, keeps = prune_network(
+                    model, f, selector, True, rng, data=x, first_layer_data=first,
+                    return_keep=True,
+                )  # fmt: skip
+                errors = error_rate(pruned, exp.data.x_test, exp.data.y_test)
+                out["test_error"][selector].append(errors)
+                out["relative_E_layer1"][selector].append(fusion_error(G1, W1, keeps[0]) / scale1)
+                if progress is not None:
+                    progress.update(1)
+    out["ridged_solves"] = ridged["count"]
     if kernel is not None:
         widths = sizes_for_fraction(model, 1.0)
         ks = [max(1, int(round(f * widths[0]))) for f in fractions]
@@ -132,6 +139,7 @@ def gather_kernels(settings, parts: dict) -> dict:
             rel[key] = [r["relative_E_layer1"][selector] for r in rows]
         params[kernel] = [r["kernel_params"] for r in rows]
     base = [parts[f"net{i}-importance"] for i in range(n)]
+    ridged = sum(p.get("ridged_solves", 0) for p in parts.values() if isinstance(p, dict))
     return {
         "experiment": "kernels",
         "dataset": settings.dataset,
@@ -144,6 +152,7 @@ def gather_kernels(settings, parts: dict) -> dict:
         "importance_relative_E_layer1": [b["relative_E_layer1"][BASELINE] for b in base],
         "kernel_params": params,
         "unpruned_test_error": [b["unpruned_test_error"] for b in base],
+        "ridged_solves": ridged,
         "settings": settings.to_dict(),
         "environment": environment(),
     }

@@ -126,6 +126,16 @@ def _chosen(result: dict) -> list[str]:
     return lines
 
 
+def _ridged(result: dict) -> str:
+    n = result.get("ridged_solves", 0)
+    if not n:
+        return ""
+    return (
+        f" Fusion's kept block was singular in {n} pruned layers, solved with a small ridge "
+        f"(see `FusionWarning`)."
+    )
+
+
 def kernels_markdown(result: dict) -> str:
     """kernels.md: the tables by selector, the two families of comparisons, the chosen parameters."""
     n = len(result["unpruned_test_error"])
@@ -137,7 +147,8 @@ def kernels_markdown(result: dict) -> str:
         f"followed by fusion; no retraining. Test error, mean ± std over {n} networks "
         f"(ddof = 1), the best of each table in bold. Unpruned networks: "
         f"{np.mean(result['unpruned_test_error']):.4f}. Statistics from "
-        f"{'all training inputs' if n_kernel is None else f'{n_kernel} training inputs'}.",
+        f"{'all training inputs' if n_kernel is None else f'{n_kernel} training inputs'}."
+        + _ridged(result),
         "",
         "## Test error by selector",
         "",
