@@ -239,62 +239,46 @@ def leaderboard_table(boards: dict) -> str:
     return "\n".join(lines).rstrip()
 
 
+def _cited(refs: dict, stem, markdown) -> str:
+    """Each committed reference's markdown, followed by its file (``stem(key)``) and commit."""
+    return "\n\n".join(
+        markdown(result)
+        + f"\n\n(`reference/{stem(key)}.json`; commit "
+        + f"{result.get('environment', {}).get('commit', '?')}.)"
+        for key, result in refs.items()
+    )
+
+
 def edges_block(edge_refs: dict) -> str:
     """The README's edge-pruning block: each committed ``edges-<dataset>.json`` as a table and verdicts."""
     from .edges import edges_markdown
 
-    parts = []
-    for result in edge_refs.values():
-        env = result["environment"]
-        parts.append(
-            edges_markdown(result, every_fraction=False)
-            + f"\n\n(`reference/edges-{result['dataset']}.json`; commit {env.get('commit', '?')}.)"
-        )
-    return "\n\n".join(parts)
+    return _cited(
+        edge_refs, lambda ds: f"edges-{ds}", lambda r: edges_markdown(r, every_fraction=False)
+    )
 
 
 def theory_block(theory_refs: dict) -> str:
     """The README's teacher-student block: each committed ``teacher-student-*.json``."""
     from .theory import theory_markdown
 
-    parts = []
-    for name, result in theory_refs.items():
-        env = result.get("environment", {})
-        parts.append(
-            theory_markdown(result)
-            + f"\n\n(`reference/{name}.json`; commit {env.get('commit', '?')}.)"
-        )
-    return "\n\n".join(parts)
+    return _cited(theory_refs, str, theory_markdown)
 
 
 def gates_block(gate_refs: dict) -> str:
     """The README's gate block: each committed ``gates-<dataset>.json``, its tables and findings."""
     from .gates import gate_findings, gates_markdown
 
-    parts = []
-    for ds, result in gate_refs.items():
-        env = result["environment"]
-        parts.append(
-            gates_markdown(result)
-            + "\n\n"
-            + gate_findings(result)
-            + f"\n\n(`reference/gates-{ds}.json`; commit {env.get('commit', '?')}.)"
-        )
-    return "\n\n".join(parts)
+    return _cited(
+        gate_refs, lambda ds: f"gates-{ds}", lambda r: gates_markdown(r) + "\n\n" + gate_findings(r)
+    )
 
 
 def kernels_block(kernel_refs: dict) -> str:
     """The README's kernel block: each committed ``kernels-<dataset>.json``, summarised."""
     from .kernels import kernels_summary
 
-    parts = []
-    for ds, result in kernel_refs.items():
-        env = result["environment"]
-        parts.append(
-            kernels_summary(result)
-            + f"\n\n(`reference/kernels-{ds}.json`; commit {env.get('commit', '?')}.)"
-        )
-    return "\n\n".join(parts)
+    return _cited(kernel_refs, lambda ds: f"kernels-{ds}", kernels_summary)
 
 
 def blocks(
@@ -443,11 +427,9 @@ def draw_edge_figures(edge_refs: dict, folder: Path = REFERENCE_DIR) -> list[Pat
     from .edges import plot_edges
     from .figures import save_figure
 
-    paths = []
-    for ds, result in edge_refs.items():
-        path = folder / f"edges-{ds}.png"
+    paths = [folder / f"edges-{ds}.png" for ds in edge_refs]
+    for path, result in zip(paths, edge_refs.values(), strict=True):
         save_figure(lambda ax, r=result: plot_edges(r, ax=ax), path, figsize=(7.2, 4.6))
-        paths.append(path)
     return paths
 
 
@@ -462,11 +444,9 @@ def draw_gate_figures(gate_refs: dict, folder: Path = REFERENCE_DIR) -> list[Pat
     """The gate experiment's figure of every committed run, ``reference/gates-<dataset>.png``."""
     from .gates import save_gates_figure
 
-    paths = []
-    for ds, result in gate_refs.items():
-        path = folder / f"gates-{ds}.png"
+    paths = [folder / f"gates-{ds}.png" for ds in gate_refs]
+    for path, result in zip(paths, gate_refs.values(), strict=True):
         save_gates_figure(result, path)
-        paths.append(path)
     return paths
 
 

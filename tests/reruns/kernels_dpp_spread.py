@@ -18,23 +18,10 @@ import json
 import numpy as np
 import threadpoolctl
 import torch
+from _redraw import Redrawn
 
-from divnet_nb.experiments import Experiment, settings_for
+from divnet_nb.experiments import settings_for
 from divnet_nb.experiments.kernels import FRACTIONS, KERNELS, kernel_part
-
-
-class _Redrawn(Experiment):
-    """The experiment with every random stream moved by one more coordinate (draw >= 0)."""
-
-    def __init__(self, *args, draw: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._draw = draw
-
-    def _rng(self, *coords: int) -> np.random.Generator:
-        if self._draw < 0:
-            return super()._rng(*coords)
-        seq = np.random.SeedSequence([self.settings.seed, *coords, 7919, self._draw])
-        return np.random.default_rng(seq)
 
 
 def main() -> None:
@@ -47,7 +34,7 @@ def main() -> None:
     rows: dict[str, list[list[float]]] = {}
     with threadpoolctl.threadpool_limits(1):
         for draw in range(-1, args.draws):
-            exp = _Redrawn("mnist", settings, progress=False, draw=draw)
+            exp = Redrawn("mnist", settings, progress=False, draw=draw)
             errors = kernel_part(exp, 0, args.kernel, FRACTIONS)["test_error"]
             for selector, values in errors.items():
                 rows.setdefault(selector, []).append(values)

@@ -16,22 +16,9 @@ import argparse
 import json
 
 import numpy as np
+from _redraw import Redrawn
 
 from divnet_nb.experiments import Experiment, settings_for, variants
-
-
-class _Redrawn(Experiment):
-    """The experiment with every random stream moved by one more coordinate (draw >= 0)."""
-
-    def __init__(self, *args, draw: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._draw = draw
-
-    def _rng(self, *coords: int) -> np.random.Generator:
-        if self._draw < 0:
-            return super()._rng(*coords)
-        seq = np.random.SeedSequence([self.settings.seed, *coords, 7919, self._draw])
-        return np.random.default_rng(seq)
 
 
 def _cells(exp: Experiment) -> dict[str, list[float]]:
@@ -51,7 +38,7 @@ def main() -> None:
     settings = settings_for("mnist", fast=False, instances=1)
     rows: dict[str, list[list[float]]] = {}
     for draw in range(-1, args.draws):
-        exp = _Redrawn("mnist", settings, progress=False, draw=draw)
+        exp = Redrawn("mnist", settings, progress=False, draw=draw)
         cells = _cells(exp)
         for key, values in cells.items():
             rows.setdefault(key, []).append(values)
