@@ -215,7 +215,10 @@ def test_prune_network_shares_first_layer_data(net, X):
         ),
         (lambda n, X: prune_layer(n, 2, 3, data=X), "hidden-layer index"),
         (lambda n, X: prune_layer(n, 0, 3), "pass data"),
-        (lambda n, X: prune_layer(n, 0, 3, data=X[:, :5]), r"mat1 and mat2|shapes|size"),
+        (
+            lambda n, X: prune_layer(n, 0, 3, data=X[:, :5]),
+            r"data must be a 2-D array of inputs \(n_samples, \d+\) for the first layer",
+        ),
         (lambda n, X: prune_network(n, 1.5, data=X), r"fraction must be in \(0, 1\]"),
         (lambda n, X: prune_network(n, 0.0, data=X), r"fraction must be in \(0, 1\]"),
         (lambda n, X: prune_network(n, [3], data=X), "one kept size per hidden layer"),
@@ -271,7 +274,7 @@ def test_training_mode_is_restored_even_when_evaluation_fails(net, X):
     with pytest.raises(RuntimeError):
         error_rate(net, X[:, :5], np.zeros(len(X), dtype=np.int64))  # wrong input width
     assert net.training
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ValueError, match="data must be a 2-D array"):  # refused before any work
         next_layer_error(net, 0, [0, 1], X[:, :5])
     assert net.training
     net.eval()

@@ -4,6 +4,8 @@
 * :mod:`.sites` - :class:`~.sites.LayerSite`: a producer -> activation -> consumer triple
   that every pruning family reads activations through and shrinks or masks through; found
   once (:func:`~.sites.find_sites`) and handed on (:func:`~.sites.as_site`);
+* :mod:`.conv_sites` - :class:`~.conv_sites.ConvSite`: the channels of a ``Conv2d``;
+* :mod:`.chain` - a model read as a chain of modules (nested containers, torch.fx);
 * :mod:`.evaluate` - :func:`error_rate`, the one measurement every experiment reports;
 * :mod:`.table1` - :func:`table1_sizes` (no torch: the command line checks sizes with it).
 
@@ -18,6 +20,16 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "evaluate": ["as_tensor", "default_device", "error_rate"],
         "mlp": ["ACTIVATIONS", "MLP"],
         "table1": ["table1_sizes"],
-        "sites": ["DenseSite", "ELEMENTWISE", "LayerSite", "as_site", "find_sites", "site_for"],
+        "sites": [
+            "DenseSite",
+            "ELEMENTWISE",
+            "PER_CHANNEL",
+            "LayerSite",
+            "as_site",
+            "find_sites",
+            "site_for",
+        ],
+        "conv_sites": ["ConvSite"],
+        "chain": ["as_chain", "chain_modules", "model_inputs"],
     },
 )

@@ -30,141 +30,47 @@ as a hidden-layer index or as its site, and :func:`as_site` turns either into a 
 the entry (an index costs one walk of the model; a site is only checked against the
 model, :meth:`LayerSite.check`), so nothing below the entry walks the model again.
 
-Design note: convolutional sites
---------------------------------
-The interface is what the pruning code needs from any producer/consumer pair, so new
-sites are new classes here and nothing in :mod:`divnet_nb.pruning` changes:
-
-* ``Conv2d -> ReLU -> Conv2d``: units are channels. ``rows`` permutes the activation map
-  (N, C, H, W) to (N, H, W, C) and reshapes it to (N H W, C): each (sample, position) is
-  a row, so the Gram matrix, the kernel of eq. 2 and the fusion of eq. 3 are over
-  channels. A removed channel r written as :math:`\sum_s \alpha_{sr} a_s` at every
-  position moves its consumer taps onto the kept channels exactly as in eq. 4, tap by
-  tap: ``outgoing`` is the consumer weight (O, C, kh, kw) permuted to (C, O, kh, kw) and
-  reshaped to (C, O kh kw), and ``shrink`` keeps output channels of the producer (and
-  its bias, and a following BatchNorm's entries) and input channels of the consumer.
-* ``Conv2d -> ReLU -> Flatten -> Linear``: units are channels again; the consumer's input
-  feature (c, p) belongs to channel c at position p, so ``outgoing`` reshapes the Linear
-  weight (O, C HW) to (O, C, HW) and then to (C, O HW), and the same alpha per channel
-  applies at every position.
+Convolutional networks
+----------------------
+The interface is what the pruning code needs from any producer/consumer pair, so a new
+kind of site is one new class and nothing in :mod:`divnet_nb.pruning` changes:
+:class:`~divnet_nb.nets.conv_sites.ConvSite` (channels of a ``Conv2d`` read by a
+``Conv2d``, or by a ``Linear`` after ``Flatten``) is the second. Models are read as a
+chain of modules (:mod:`divnet_nb.nets.chain`), so nested sequential containers and
+models whose ``forward`` torch.fx traces into a chain work too; a pruned copy of such a
+model is a flat :class:`~torch.nn.Sequential`.
 """
 
 from __future__ import annotations
 
-import abc
-import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import prune as torch_prune
 
 from ..core._validate import as_index_set, is_int
-from .evaluate import as_tensor
-
-__all__ = ["LayerSite", "DenseSite", "find_sites", "site_for", "as_site", "ELEMENTWISE"]
-
-#: Activation modules that act on each unit alone (so a unit can be removed by itself).
-ELEMENTWISE = (
-    nn.Sigmoid,
-    nn.ReLU,
-    nn.Tanh,
-    nn.LeakyReLU,
-    nn.ELU,
-    nn.GELU,
-    nn.SiLU,
-    nn.Softplus,
-    nn.Identity,
+from .conv_sites import ConvSite
+from .site_base import (
+    ELEMENTWISE,
+    LayerSite,
+    _checked_modules,
+    _flat_copy,
+    _modules,
+    _part,
+    mask_weight,
 )
 
-
-def _modules(model: nn.Module) -> list[nn.Module]:
-    return list(model.children())
-
-
-def _part(model: nn.Module, stop: int) -> nn.Sequential:
-    """Modules ``0 .. stop - 1`` of a sequential model, sharing their parameters."""
-    return nn.Sequential(*_modules(model)[:stop])
-
-
-class LayerSite(abc.ABC):
-    """A prunable layer: producer module, elementwise activation, consumer module.
-
-    See the module notes for the interface. Sites hold positions, not modules, so one
-    site serves a model and all its (deep) copies.
-    """
-
-    #: Hidden-layer number (0 for the first hidden layer).
-    layer: int
-
-    @abc.abstractmethod
-    def check(self, model: nn.Module) -> None:
-        """A one-line ValueError unless ``model`` has this site's layer (no walk of the model)."""
-
-    @abc.abstractmethod
-    def width(self, model: nn.Module) -> int: ...
-
-    @abc.abstractmethod
-    def feature_map(self, model: nn.Module) -> nn.Module: ...
-
-    @abc.abstractmethod
-    def input_map(self, model: nn.Module) -> nn.Module: ...
-
-    @abc.abstractmethod
-    def through_consumer(self, model: nn.Module) -> nn.Module: ...
-
-    def rows(self, output: torch.Tensor) -> torch.Tensor:
-        """Activations as a (rows, units) matrix; dense layers already are."""
-        return output
-
-    @abc.abstractmethod
-    def outgoing(self, model: nn.Module) -> tuple[np.ndarray, np.ndarray]: ...
-
-    @abc.abstractmethod
-    def importance(self, model: nn.Module) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def incoming(self, model: nn.Module) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def shrink(self, model: nn.Module, keep, outgoing=None) -> nn.Module: ...
-
-    @abc.abstractmethod
-    def mask_incoming(self, model: nn.Module, mask, weights=None) -> nn.Module: ...
-
-    def read(
-        self,
-        model: nn.Module,
-        data,
-        sink: Callable[[torch.Tensor], None],
-        *,
-        batch_size: int = 8192,
-        inputs: bool = False,
-    ) -> None:
-        """Feed ``data`` through the model up to this site; pass each batch of rows to ``sink``.
-
-        The activations (or, with ``inputs=True``, the producer's inputs) are computed
-        in eval mode without gradients by running only the part of the model that
-        leads to them; the model's training mode is restored afterwards.
-        """
-        part = self.input_map(model) if inputs else self.feature_map(model)
-        param = next(model.parameters())
-        X = as_tensor(data, dtype=param.dtype)
-        if X.ndim != 2:
-            raise ValueError(
-                f"data must be a 2-D array of inputs (n_samples, n_features); got shape {tuple(X.shape)}"
-            )
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                for s in range(0, X.shape[0], batch_size):
-                    out = part(X[s : s + batch_size].to(param.device))
-                    sink((out if inputs else self.rows(out)).detach())
-        finally:
-            model.train(was_training)
+__all__ = [
+    "LayerSite",
+    "DenseSite",
+    "ConvSite",
+    "find_sites",
+    "site_for",
+    "as_site",
+    "ELEMENTWISE",
+    "PER_CHANNEL",
+]
 
 
 @dataclass(frozen=True)
@@ -182,8 +88,8 @@ class DenseSite(LayerSite):
         return modules[self.producer], modules[self.consumer]
 
     def check(self, model) -> None:
-        """A ValueError unless ``model`` is sequential with ``Linear -> activation -> Linear`` here."""
-        modules = _modules(model) if isinstance(model, nn.Sequential) else []
+        """A ValueError unless ``model``'s chain has ``Linear -> activation -> Linear`` here."""
+        modules = _checked_modules(model)
         fits = (
             len(modules) > self.consumer
             and isinstance(modules[self.producer], nn.Linear)
@@ -213,6 +119,9 @@ class DenseSite(LayerSite):
         nxt = self._linears(model)[1]
         return nxt.weight.detach().cpu().numpy().T, nxt.bias.detach().cpu().numpy()
 
+    def outgoing_tensor(self, model) -> torch.Tensor:
+        return self._linears(model)[1].weight
+
     def importance(self, model) -> np.ndarray:
         r""":math:`\frac{1}{n_{\ell+1}} \sum_j |w^{\ell+1}_{ij}|` per unit (He et al. 2014's onorm)."""
         with torch.no_grad():
@@ -234,7 +143,7 @@ class DenseSite(LayerSite):
         keep = np.sort(as_index_set(keep, n, "keep"))
         if keep.size == 0:
             raise ValueError("keep must hold at least one neuron index")
-        new = copy.deepcopy(model)
+        new = _flat_copy(model)
         lin, nxt = self._linears(new)
         idx = torch.from_numpy(keep).to(lin.weight.device)
         with torch.no_grad():
@@ -264,40 +173,93 @@ class DenseSite(LayerSite):
         ``weights`` (units, n_inputs), if given, replaces the producer's weights first
         (e.g. reweighted edges).
         """
-        new = copy.deepcopy(model)
-        lin = self._linears(new)[0]
-        shape = tuple(lin.weight.shape)
-        mask = np.asarray(mask)
-        if mask.dtype != bool or mask.shape != shape:
-            raise ValueError(
-                f"mask must be a boolean array of shape {shape} (units x inputs); "
-                f"got {mask.dtype} {mask.shape}"
-            )
-        if torch_prune.is_pruned(lin):
-            torch_prune.remove(lin, "weight")
-        with torch.no_grad():
-            if weights is not None:
-                lin.weight.copy_(torch.as_tensor(np.asarray(weights), dtype=lin.weight.dtype))
-        torch_prune.custom_from_mask(lin, "weight", torch.from_numpy(mask).to(lin.weight.device))
+        new = _flat_copy(model)
+        mask_weight(self._linears(new)[0], mask, weights, "units x inputs")
         return new
 
 
-def find_sites(model: nn.Module) -> list[LayerSite]:
-    """One site per hidden layer of a sequential model, input to output.
+#: Modules that may sit between a Conv2d and the layer that reads its channels: each acts on
+#: every channel alone (or only drops values while training).
+PER_CHANNEL = ELEMENTWISE + (
+    nn.BatchNorm2d,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveMaxPool2d,
+    nn.Dropout,
+    nn.Dropout2d,
+)
+_WEIGHTED = (nn.Linear, nn.Conv2d)
 
-    A dense site is ``Linear``, then one elementwise activation (:data:`ELEMENTWISE`),
-    then ``Linear``. Raises :class:`ValueError` for a model that is not sequential.
+
+def find_sites(model: nn.Module) -> list[LayerSite]:
+    """One site per prunable layer of a model, input to output.
+
+    The model is read as a chain of modules (:func:`~divnet_nb.nets.chain.chain_modules`:
+    an :class:`~torch.nn.Sequential`, nested or not, or a model torch.fx traces into one).
+    Between each weighted layer (``Linear``, ``Conv2d``) and the next one:
+
+    * ``Linear``, one elementwise activation (:data:`ELEMENTWISE`), ``Linear``: a
+      :class:`DenseSite`;
+    * ``Conv2d``, modules that act on each channel alone (:data:`PER_CHANNEL`), then a
+      ``Conv2d``, or ``Flatten`` and a ``Linear``: a
+      :class:`~divnet_nb.nets.conv_sites.ConvSite` over channels.
+
+    Anything else between two weighted layers (a Softmax, a LayerNorm, a grouped
+    convolution, an unknown layer) is refused with a one-line :class:`ValueError` naming
+    it, so that no layer is pruned on a wrong reading of the network.
     """
-    if not isinstance(model, nn.Sequential):
-        raise ValueError(
-            f"model must be a torch.nn.Sequential (e.g. divnet_nb.nets.MLP); got {type(model).__name__}"
-        )
     modules = _modules(model)
+    for i, m in enumerate(modules):
+        if not isinstance(m, _WEIGHTED + (nn.BatchNorm2d,)) and any(
+            True for _ in m.parameters(recurse=False)
+        ):
+            raise ValueError(
+                f"module {i} ({type(m).__name__}) is a layer pruning does not know; "
+                f"supported: Linear, Conv2d, BatchNorm2d and elementwise activations"
+            )
+        if isinstance(m, nn.Conv2d) and m.groups != 1:
+            raise ValueError(
+                f"module {i} is a grouped or depthwise Conv2d (groups={m.groups}): its channels "
+                f"are coupled in groups, and pruning refuses it"
+            )
+    weighted = [i for i, m in enumerate(modules) if isinstance(m, _WEIGHTED)]
     sites: list[LayerSite] = []
-    for i in range(len(modules) - 2):
-        a, act, b = modules[i : i + 3]
-        if isinstance(a, nn.Linear) and isinstance(act, ELEMENTWISE) and isinstance(b, nn.Linear):
-            sites.append(DenseSite(len(sites), i, i + 1, i + 2))
+    for p, q in zip(weighted, weighted[1:], strict=False):
+        producer, consumer, between = modules[p], modules[q], modules[p + 1 : q]
+        name = f"the {type(producer).__name__} at module {p} and the {type(consumer).__name__} at module {q}"
+        if isinstance(producer, nn.Linear):
+            if not (
+                isinstance(consumer, nn.Linear)
+                and len(between) == 1
+                and isinstance(between[0], ELEMENTWISE)
+            ):
+                found = ", ".join(type(m).__name__ for m in between) or "nothing"
+                raise ValueError(
+                    f"between {name}: expected one elementwise activation; found {found}"
+                )
+            sites.append(DenseSite(len(sites), p, p + 1, q))
+            continue
+        reads = q
+        if isinstance(consumer, nn.Linear):
+            if not between or not isinstance(between[-1], nn.Flatten):
+                raise ValueError(f"between {name}: a Linear reads a channel map only after Flatten")
+            if consumer.in_features % producer.out_channels:
+                raise ValueError(
+                    f"the Linear at module {q} has {consumer.in_features} inputs, not a multiple of "
+                    f"the {producer.out_channels} channels of module {p}"
+                )
+            reads, between = q - 1, between[:-1]
+        for j, m in enumerate(between, start=p + 1):
+            if not isinstance(m, PER_CHANNEL):
+                raise ValueError(
+                    f"module {j} ({type(m).__name__}) between {name} does not act on each channel "
+                    f"alone, so a channel cannot be removed by itself; pruning refuses it"
+                )
+        norms = tuple(
+            j for j, m in enumerate(between, start=p + 1) if isinstance(m, nn.BatchNorm2d)
+        )
+        sites.append(ConvSite(len(sites), p, reads - 1, q, reads, norms))
     return sites
 
 

@@ -34,7 +34,7 @@ from ..core._validate import as_index_set, as_positive_real, as_rng
 from ..core.fuse import fuse_from_gram, fuse_to_target
 from ..core.kernel import DEFAULT_EPS, GramAccumulator
 from ..core.kernels import DEFAULT_KERNEL, get_kernel
-from ..nets.evaluate import as_tensor
+from ..nets.chain import model_inputs
 from ..nets.sites import LayerSite, as_site, find_sites
 from .neuron.layer_data import LayerData
 from .neuron.select import select_neurons
@@ -85,6 +85,8 @@ def apply_pruning(
                 raise ValueError("fusion towards the original network has no intercept option")
             outgoing = fuse_to_target(stats.gram, keep, W, cross, b, ridge=ridge)
         else:
+            if intercept:
+                site.check_intercept(model)
             outgoing = fuse_from_gram(stats, keep, W, b, intercept=intercept, ridge=ridge)
     return site.shrink(model, keep, outgoing)
 
@@ -109,7 +111,7 @@ def next_layer_error(
     site = as_site(model, layer)
     pruned = apply_pruning(model, site, keep, stats, intercept=intercept)
     param = next(model.parameters())
-    X = as_tensor(data, param.device, param.dtype)
+    X = model_inputs(model, data, param.dtype).to(param.device)
     was_training = model.training
     model.eval()
     try:
@@ -264,6 +266,8 @@ def prune_layer(
     """
     site = as_site(model, layer)
     fusion = _fusion(intercept, ridge)
+    if intercept and reweight:
+        site.check_intercept(model)
     _check_kernel(kernel, method)
     layer_data = _layer_data(model, site, method, layer_data, data, beta, eps, batch_size, kernel)
     return _prune_one(model, site, k, method, reweight, rng, layer_data, fusion, options)[0]
@@ -382,6 +386,9 @@ def prune_network(
         raise ValueError("fusion towards the original network has no intercept option")
     rng = as_rng(rng)
     fusion = _fusion(intercept, ridge)
+    if intercept and reweight:
+        for site in sites:
+            site.check_intercept(model)
     _check_kernel(kernel, method)
     deeper = kernel or (first_layer_data.kernel_name if first_layer_data is not None else None)
     current, keeps = model, []

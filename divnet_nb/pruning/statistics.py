@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..core.kernel import GramAccumulator
-from ..nets.evaluate import as_tensor
+from ..nets.chain import model_inputs
 from ..nets.sites import LayerSite, as_site
 
 __all__ = [
@@ -125,7 +125,7 @@ def cross_statistics(
     site.check(original)
     part_m, part_o = site.feature_map(model), site.feature_map(original)
     param = next(model.parameters())
-    X = as_tensor(data, dtype=param.dtype)
+    X = model_inputs(model, data, param.dtype)
     acc = GramAccumulator()
     cross = torch.zeros(
         (site.width(model), site.width(original)), dtype=torch.float64, device=param.device

@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...core._validate import as_positive_real
+from ...nets.chain import as_chain
 from ...nets.mlp import MLP
 from ...nets.sites import as_site, find_sites
 from ...training.config import TrainConfig, default_config
@@ -102,7 +103,10 @@ class UnitGate(Gate):
     """Gates on the units of one layer: ``forward(a) = a * z``."""
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return a * (self.gates() if self.training else self.test_gates())
+        z = self.gates() if self.training else self.test_gates()
+        if a.ndim > 2:  # channels of a map (N, C, H, W): one gate per channel
+            z = z.reshape(-1, *([1] * (a.ndim - 2)))
+        return a * z
 
 
 class WeightGate(Gate):
@@ -163,6 +167,8 @@ class GatedNetwork(nn.Module):
         return x
 
     def _weight(self, key: str) -> torch.Tensor:
+        if key != INPUT and not isinstance(self.gates[key], WeightGate):
+            return self._sites[int(key)].outgoing_tensor(self.base)
         return self.base[self._weight_of[key]].weight
 
     def penalty(self) -> torch.Tensor:
@@ -248,7 +254,7 @@ def wrap_with_gates(
     layers = [site.layer for site in chosen]
     if len(set(layers)) != len(layers):
         raise ValueError(f"layers must not repeat; got {layers}")
-    base = copy.deepcopy(model)
+    base = copy.deepcopy(as_chain(model))
     param = next(base.parameters())
     place = {"device": param.device, "dtype": param.dtype}
     gates = {}
@@ -259,12 +265,23 @@ def wrap_with_gates(
                 f"gate method {m.name!r} must return a UnitGate or a WeightGate; got {type(gate).__name__}"
             )
         weighted = isinstance(gate, WeightGate)
-        gate.bind(base[site.producer if weighted else site.consumer].weight.shape)
+        if weighted and not isinstance(base[site.producer], nn.Linear):
+            raise ValueError(
+                f"weight gates act on a Linear producer's weights; layer {site.layer} is produced "
+                f"by a {type(base[site.producer]).__name__}: gate its units instead"
+            )
+        gate.bind(
+            base[site.producer].weight.shape if weighted else site.outgoing_tensor(base).shape
+        )
         gates[site.layer] = gate.to(**place)
     if inputs:
         if not sites:
             raise ValueError("inputs=True needs a network with a hidden layer")
         first = base[sites[0].producer]
+        if not isinstance(first, nn.Linear):
+            raise ValueError(
+                f"inputs=True gates the inputs of a Linear first layer; this one is a {type(first).__name__}"
+            )
         gate = m.function(first.in_features, INPUT, **settings)
         if not isinstance(gate, UnitGate):
             raise ValueError(
