@@ -30,6 +30,13 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "site_for",
         ],
         "conv_sites": ["ConvSite"],
+        "architectures": [
+            "CNN",
+            "Architecture",
+            "architecture_names",
+            "get_architecture",
+            "register_architecture",
+        ],
         "chain": ["as_chain", "chain_modules", "model_inputs"],
     },
 )

@@ -28,6 +28,7 @@ import torch
 from filelock import FileLock
 
 from .._io import atomic_write
+from ..nets.architectures import get_architecture
 from ..nets.mlp import MLP
 from ..paths import cache_dir
 from .config import TrainConfig, default_config
@@ -75,14 +76,19 @@ def cache_key(
     activation: str = "sigmoid",
     until_threshold: bool = True,
 ) -> str:
+    """The checkpoint's key: a hash of the data, the architecture (layer sizes, or a CNN's
+    registered name), the seed and every training setting."""
     spec = {
         "version": TRAIN_VERSION,
         "dataset": dataset.name,
         "data": data_fingerprint(dataset),
-        "sizes": list(sizes),
         "seed": int(seed),
         "config": dataclasses.asdict(config),
     }
+    if isinstance(sizes, str):
+        spec["architecture"] = sizes
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+    spec["sizes"] = list(sizes)
     # Table 1's networks (sigmoid, trained to the threshold) keep the keys they always had
     if activation != "sigmoid":
         spec["activation"] = activation
@@ -102,6 +108,8 @@ def checkpoint_path(
 ) -> Path:
     root = Path(root) if root is not None else cache_dir()
     key = cache_key(dataset, sizes, seed, config, activation, until_threshold)
+    if isinstance(sizes, str):
+        return root / "networks" / f"{dataset.name}-{sizes}-seed{seed}-{key}.pt"
     act = "" if activation == "sigmoid" else f"-{activation}"
     act += "" if until_threshold else f"-{config.max_epochs}epochs"
     return (
@@ -111,10 +119,11 @@ def checkpoint_path(
 
 def _save(result: TrainResult, path: Path, key: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    name = getattr(result.model, "architecture", None)
     meta = {
         "dataset": result.dataset,
-        "sizes": list(result.model.sizes),
-        "activation": result.model.activation,
+        **({"architecture": name} if name else {"sizes": list(result.model.sizes)}),
+        "activation": getattr(result.model, "activation", None),
         "seed": result.seed,
         "config": dataclasses.asdict(result.config),
         "reached": result.reached,
@@ -141,7 +150,10 @@ def _load(path: Path, key: str, config: TrainConfig) -> TrainResult:
     if not isinstance(blob, dict) or blob.get("format") != 1 or blob.get("key") != key:
         raise ValueError("its key does not match the requested network")
     meta = json.loads(blob["meta"])
-    model = MLP(meta["sizes"], activation=meta.get("activation", "sigmoid"))
+    if "architecture" in meta:
+        model = get_architecture(meta["architecture"]).build()
+    else:
+        model = MLP(meta["sizes"], activation=meta.get("activation", "sigmoid"))
     model.load_state_dict(blob["state_dict"], strict=True)
     model.eval()
     return TrainResult(
@@ -212,8 +224,16 @@ def load_or_train(
     A missing network is trained under :func:`training_lock`, so two processes that ask
     for it at the same time train it once.
     """
+    if isinstance(sizes, str):
+        arch = get_architecture(sizes)
+        if arch.sizes is not None:  # an MLP keeps the key of its layer sizes
+            sizes, activation = arch.sizes, arch.activation
+        else:
+            config = config or arch.config()
+            until_threshold = not arch.fixed_epochs
     config = config or default_config(dataset.name)
-    sizes = tuple(int(s) for s in sizes)
+    if not isinstance(sizes, str):
+        sizes = tuple(int(s) for s in sizes)
     options = {
         "device": device,
         "progress": progress,

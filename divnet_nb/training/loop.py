@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..nets.architectures import get_architecture
 from ..nets.evaluate import default_device, error_rate
 from ..nets.mlp import MLP
 from .config import TrainConfig, default_config
@@ -73,8 +74,9 @@ class TrainResult:
     def summary(self) -> str:
         origin = "loaded from cache" if self.from_cache else "trained"
         flag = "" if self.reached else f" (threshold {self.config.threshold:g} NOT reached)"
+        name = getattr(self.model, "architecture", None) or "-".join(map(str, self.model.sizes))
         return (
-            f"{self.dataset} {'-'.join(map(str, self.model.sizes))} seed {self.seed}: {origin}, "
+            f"{self.dataset} {name} seed {self.seed}: {origin}, "
             f"{self.epochs:.2f} epochs ({self.iterations} iterations, {self.seconds:.1f} s on {self.device}), "
             f"training error {self.train_error:.4f}{flag}"
         )
@@ -97,8 +99,11 @@ def train(
     ----------
     dataset : Dataset
         From :func:`divnet_nb.datasets.load_dataset`.
-    sizes : sequence of int
-        Layer widths, e.g. ``table1_sizes("mnist")``.
+    sizes : sequence of int, or str
+        Layer widths, e.g. ``table1_sizes("mnist")``, or the name of a registered
+        architecture (:func:`divnet_nb.nets.architectures.get_architecture`), e.g.
+        ``"lenet5-caffe"``: its network, input shape and recipe (a CNN trains for its
+        recipe's epochs).
     seed : int
         Seeds the initialisation and the mini-batch order.
     config : TrainConfig, optional
@@ -112,6 +117,11 @@ def train(
     until_threshold : bool
         ``False``: train exactly ``config.max_epochs`` epochs (as :func:`fit`).
     """
+    if isinstance(sizes, str):
+        return _train_architecture(
+            dataset, sizes, seed, config, device=device, progress=progress,
+            activation=activation, until_threshold=until_threshold,
+        )  # fmt: skip
     config = config or default_config(dataset.name)
     device = device or default_device()
     sizes = tuple(sizes)
@@ -134,6 +144,30 @@ def train(
     return result
 
 
+def _train_architecture(
+    dataset, name, seed, config, *, device, progress, activation, until_threshold
+):
+    """:func:`train` for a registered architecture: an MLP by its sizes, a CNN on its inputs."""
+    arch = get_architecture(name)
+    if arch.dataset != dataset.name:
+        raise ValueError(f"architecture {name!r} is for {arch.dataset}, not {dataset.name}")
+    if arch.sizes is not None:
+        return train(
+            dataset, arch.sizes, seed, config, device=device, progress=progress,
+            activation=arch.activation, until_threshold=until_threshold,
+        )  # fmt: skip
+    config = config or arch.config()
+    device = device or default_device()
+    torch.manual_seed(seed)
+    model = arch.build(seed).to(device)
+    result = fit(
+        model, dataset, seed, config, device=device, progress=progress,
+        until_threshold=not arch.fixed_epochs, inputs=arch.inputs,
+    )  # fmt: skip
+    result.model = result.model.cpu()
+    return result
+
+
 def fit(
     model: nn.Module,
     dataset: Dataset,
@@ -146,6 +180,7 @@ def fit(
     monitor: Callable[[nn.Module], dict] | None = None,
     param_groups: Callable[[nn.Module], list[dict]] | None = None,
     until_threshold: bool = True,
+    inputs: Callable | None = None,
 ) -> TrainResult:
     """Train ``model`` (inputs -> logits) in place until its training error is below the threshold.
 
@@ -168,10 +203,14 @@ def fit(
         training with a sparsity penalty, whose training error is not the goal) and
         measures the full training error once, at the end; ``reached`` then says
         whether it is below the threshold, without a warning.
+    inputs : callable, optional
+        Turns the dataset's flattened rows into the model's inputs (e.g. images for a CNN,
+        :meth:`divnet_nb.nets.architectures.Architecture.inputs`).
     """
     config = config or default_config(dataset.name)
     device = device or default_device()
-    X = torch.from_numpy(dataset.x_train).to(device)
+    x_train = dataset.x_train if inputs is None else inputs(dataset.x_train)
+    X = torch.from_numpy(x_train).to(device)
     y = torch.from_numpy(dataset.y_train).to(device)
     n = X.shape[0]
     groups = list(model.parameters()) if param_groups is None else param_groups(model)
