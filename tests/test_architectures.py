@@ -16,7 +16,7 @@ from divnet_nb.nets import (
     find_sites,
     get_architecture,
 )
-from divnet_nb.training import checkpoint_path, load_or_train
+from divnet_nb.training import checkpoint_path, load_or_train, recipe_config
 
 
 @pytest.mark.parametrize("name", architecture_names())
@@ -60,11 +60,11 @@ def test_unknown_and_mismatched_architectures_are_refused_in_one_line():
 def test_a_table1_mlp_by_name_keeps_the_cache_key_of_its_sizes(tmp_path):
     digits = load_dataset("digits")
     arch = get_architecture("table1-digits")
-    config = arch.config()
+    config = recipe_config(arch)
     by_sizes = checkpoint_path(digits, arch.sizes, 0, config, tmp_path)
     assert by_sizes.name.startswith("digits-64-100-100-10-seed0-")
     cnn = checkpoint_path(
-        digits, "digits-cnn", 0, get_architecture("digits-cnn").config(), tmp_path
+        digits, "digits-cnn", 0, recipe_config(get_architecture("digits-cnn")), tmp_path
     )
     assert cnn.name.startswith("digits-digits-cnn-seed0-") and cnn != by_sizes
 

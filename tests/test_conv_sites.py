@@ -287,3 +287,25 @@ def test_weight_gates_on_a_conv_producer_are_refused():
         wrap_with_gates(small_cnn(), "hard-concrete-weights")
     with pytest.raises(ValueError, match="inputs=True gates the inputs of a Linear"):
         wrap_with_gates(small_cnn(), "hard-concrete", inputs=True)
+
+
+def test_lasso_reads_he_et_al_s_inner_products_from_the_statistics():
+    from divnet_nb.pruning.neuron.lasso import lasso_path_weights
+
+    net, X = small_cnn(), images(30)
+    site = find_sites(net)[0]
+    A = collect_activations(net, site, X).astype(np.float64)
+    W = site.outgoing(net)[0].astype(np.float64)
+    Z = np.stack([np.outer(A[:, c], W[c]).ravel() for c in range(4)], axis=1)  # Z_c as columns
+    G = layer_statistics(net, site, X).gram
+    np.testing.assert_allclose(Z.T @ Z, G * (W @ W.T), rtol=1e-10)
+    _, betas = lasso_path_weights(G, W)
+    assert betas.shape[0] == 4 and (betas[:, 0] == 0).all() and (betas[:, -1] != 0).any()
+
+
+def test_lasso_keeps_the_channels_that_reach_the_consumer():
+    net, X = small_cnn(), images()
+    with torch.no_grad():
+        net[3].weight[:, [0, 2]] = 0.0  # channels 0 and 2 feed nothing
+    pruned, keeps = prune_network(net, [2, 2, 6], "lasso", True, data=X, return_keep=True)
+    assert keeps[0].tolist() == [1, 3]

@@ -1,7 +1,7 @@
 """Networks: the Table 1 MLPs, their error rates, and their prunable layers (sites).
 
 * :mod:`.mlp` - :class:`MLP` (sigmoid hidden layers, logits out) and :func:`table1_sizes`;
-* :mod:`.sites` - :class:`~.sites.LayerSite`: a producer -> activation -> consumer triple
+* :mod:`.sites` - :class:`~.site_base.LayerSite`: a producer -> activation -> consumer triple
   that every pruning family reads activations through and shrinks or masks through; found
   once (:func:`~.sites.find_sites`) and handed on (:func:`~.sites.as_site`);
 * :mod:`.conv_sites` - :class:`~.conv_sites.ConvSite`: the channels of a ``Conv2d``;

@@ -3,8 +3,8 @@
 :func:`get_architecture` looks one up by name; :func:`architecture_names` lists them. Each
 :class:`Architecture` says which dataset it is for, builds its network from a seed (the
 same network on every machine), turns the dataset's flattened rows into the inputs the
-network reads (:meth:`Architecture.inputs`), and gives the training settings it is
-trained with (:meth:`Architecture.config`). Training and its cache take a name
+network reads (:meth:`Architecture.inputs`), and states the training settings it is
+trained with (``recipe``, read by :func:`divnet_nb.training.config.recipe_config`). Training and its cache take a name
 (:func:`divnet_nb.training.load_or_train`); a new architecture is one registration here.
 
 ================  =========  =====================================================================
@@ -85,12 +85,6 @@ class Architecture:
         if c == 1:
             return x.reshape(n, 1, h, w)
         return np.ascontiguousarray(x.reshape(n, h, w, c).transpose(0, 3, 1, 2))
-
-    def config(self, **overrides):
-        """The training settings of the recipe (a :class:`~divnet_nb.training.TrainConfig`)."""
-        from ..training.config import default_config
-
-        return default_config(self.dataset, **{**self.recipe, **overrides})
 
 
 _REGISTRY: dict[str, Architecture] = {}

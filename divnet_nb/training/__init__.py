@@ -10,7 +10,7 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
-        "config": ["TrainConfig", "default_config"],
+        "config": ["TrainConfig", "default_config", "recipe_config"],
         "loop": ["GATE", "TrainResult", "fit", "train"],
         "cache": [
             "TRAIN_VERSION",

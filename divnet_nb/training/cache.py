@@ -31,7 +31,7 @@ from .._io import atomic_write
 from ..nets.architectures import get_architecture
 from ..nets.mlp import MLP
 from ..paths import cache_dir
-from .config import TrainConfig, default_config
+from .config import TrainConfig, default_config, recipe_config
 from .loop import TrainResult, train
 
 if TYPE_CHECKING:
@@ -229,7 +229,7 @@ def load_or_train(
         if arch.sizes is not None:  # an MLP keeps the key of its layer sizes
             sizes, activation = arch.sizes, arch.activation
         else:
-            config = config or arch.config()
+            config = config or recipe_config(arch)
             until_threshold = not arch.fixed_epochs
     config = config or default_config(dataset.name)
     if not isinstance(sizes, str):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..core._validate import as_positive_real, is_int
 
-__all__ = ["TrainConfig", "default_config"]
+__all__ = ["TrainConfig", "default_config", "recipe_config"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,8 @@ def default_config(dataset: str, **overrides) -> TrainConfig:
         settings.update(optimizer="adam", lr=1e-3)
     settings.update(overrides)
     return TrainConfig(**settings)
+
+
+def recipe_config(architecture, **overrides) -> TrainConfig:
+    """The training settings of a registered architecture's recipe, on its dataset's defaults."""
+    return default_config(architecture.dataset, **{**architecture.recipe, **overrides})

@@ -43,7 +43,7 @@ from tqdm import tqdm
 from ..nets.architectures import get_architecture
 from ..nets.evaluate import default_device, error_rate
 from ..nets.mlp import MLP
-from .config import TrainConfig, default_config
+from .config import TrainConfig, default_config, recipe_config
 
 if TYPE_CHECKING:
     from ..datasets import Dataset
@@ -156,7 +156,7 @@ def _train_architecture(
             dataset, arch.sizes, seed, config, device=device, progress=progress,
             activation=arch.activation, until_threshold=until_threshold,
         )  # fmt: skip
-    config = config or arch.config()
+    config = config or recipe_config(arch)
     device = device or default_device()
     torch.manual_seed(seed)
     model = arch.build(seed).to(device)
