@@ -112,7 +112,8 @@ class Experiment:
         self.progress = progress
         #: The compared variants: each of ``settings.methods`` without and with fusion.
         self.variants = variants_of(self.settings.methods)
-        self.sizes = table1_sizes(dataset)
+        #: Table 1's layer sizes, or the name of the settings' CNN architecture.
+        self.sizes = self.settings.architecture or table1_sizes(dataset)
         self.fusion = {"count": 0, "max_ridge": 0.0}
         self.require_cached = require_cached
         self._data = None
@@ -138,14 +139,29 @@ class Experiment:
             )
         return self._data
 
+    def inputs(self, x):
+        """Dataset rows as the networks' inputs: themselves for an MLP, images for a CNN."""
+        if self.settings.architecture is None:
+            return x
+        from ..nets.architectures import get_architecture
+
+        return get_architecture(self.settings.architecture).inputs(x)
+
     @property
     def x_kernel(self):
         """The training inputs the statistics (kernel, fusion, objective) are computed over."""
         if self._x_kernel is None:
-            self._x_kernel = kernel_subset(
-                self.data.x_train, self.settings.n_kernel, self.settings.kernel_subset_seed
+            self._x_kernel = self.inputs(
+                kernel_subset(
+                    self.data.x_train, self.settings.n_kernel, self.settings.kernel_subset_seed
+                )
             )
         return self._x_kernel
+
+    @property
+    def x_test(self):
+        """The test inputs, as the networks read them."""
+        return self.inputs(self.data.x_test)
 
     @property
     def seeds(self) -> range:
@@ -234,7 +250,7 @@ class Experiment:
             "iterations": run.iterations,
             "reached": run.reached,
             "train_error": run.train_error,
-            "test_error": error_rate(run.model, self.data.x_test, self.data.y_test),
+            "test_error": error_rate(run.model, self.x_test, self.data.y_test),
             "train_seconds": run.seconds,
             "from_cache": run.from_cache,
             "device": run.device,

@@ -49,6 +49,9 @@ class Settings:
     ``kernel``: the kernel over neurons of the methods that read one (``"dpp"``,
     ``"greedy-map"``, ...), a name of :func:`divnet_nb.core.kernels.kernel_names`; the
     paper's ``"rbf"`` (eq. 2) by default.
+
+    ``architecture``: a registered CNN (:func:`divnet_nb.nets.architectures.get_architecture`)
+    instead of the dataset's Table 1 MLP; its training settings are its recipe's.
     """
 
     dataset: str
@@ -67,6 +70,7 @@ class Settings:
     kernel_seed: int | None = None
     sweep_sizes: tuple[int, ...] | None = None
     kernel: str = DEFAULT_KERNEL
+    architecture: str | None = None
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -84,6 +88,18 @@ class Settings:
         except ValueError as exc:
             raise SettingError("methods", str(exc)) from None
         self._check_kernel()
+        if self.architecture is not None:
+            from ..nets.architectures import get_architecture
+
+            try:
+                arch = get_architecture(self.architecture)
+            except ValueError as exc:
+                raise SettingError("architecture", str(exc)) from None
+            if arch.dataset != self.dataset or arch.sizes is not None:
+                raise SettingError(
+                    "architecture",
+                    f"{self.architecture!r} is not a CNN for {self.dataset} (it is for {arch.dataset})",
+                )
         n_train, n_test = splits(self.dataset)
         for name, total, split in (("n_train", n_train, "training"), ("n_test", n_test, "test")):
             value = getattr(self, name)
@@ -140,14 +156,16 @@ class Settings:
         return self.seed if self.kernel_seed is None else self.kernel_seed
 
     def to_dict(self) -> dict:
-        """Every setting; ``sweep_sizes`` only when given and ``kernel`` only when not the
-        paper's (so that the identity, and the stores named by it, of runs without them are
-        what they always were)."""
+        """Every setting; ``sweep_sizes`` and ``architecture`` only when given, ``kernel`` only
+        when not the paper's (so that the identity, and the stores named by it, of runs
+        without them are what they always were)."""
         out = dataclasses.asdict(self)
         if out["sweep_sizes"] is None:
             del out["sweep_sizes"]
         if out["kernel"] == DEFAULT_KERNEL:
             del out["kernel"]
+        if out["architecture"] is None:
+            del out["architecture"]
         return out
 
     def swept_sizes(self, layer_size: int) -> list[int]:
@@ -183,6 +201,11 @@ def settings_for(
         values["instances"] = instances
     values.update(overrides)
     values["methods"] = tuple(values.get("methods", DEFAULT_METHODS))
+    if values.get("architecture") is not None and "train" not in values:
+        from ..nets.architectures import get_architecture
+        from ..training.config import recipe_config
+
+        values["train"] = recipe_config(get_architecture(values["architecture"]))
     values.setdefault("train", default_config(dataset))
     return Settings(**values)
 

@@ -162,6 +162,7 @@ EXPERIMENT_MODULES = (
     "divnet_nb.experiments.edges",
     "divnet_nb.theory.experiment",
     "divnet_nb.experiments.gates",
+    "divnet_nb.experiments.cnn",
 )
 
 _EXPERIMENTS: dict[str, ExperimentProtocol] = {}
