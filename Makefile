@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_online.py
 	$(PY) benchmarks/bench_gates.py
 	$(PY) benchmarks/bench_tasks.py
+	$(PY) benchmarks/bench_cnn.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check divnet_nb tests benchmarks assignments docs

@@ -169,10 +169,12 @@ def test_executors_refuse_bad_input():
 
 
 def test_the_registry_names_every_command_and_refuses_a_second_of_one_name(toy):
-    assert experiment_names()[:6] == [
-        "reproduce", "leaderboard", "kernels", "edges", "theory", "gates",
+    assert experiment_names()[:7] == [
+        "reproduce", "leaderboard", "kernels", "edges", "theory", "gates", "cnn",
     ]  # fmt: skip
-    with pytest.raises(ValueError, match="unknown experiment 'nope'; registered: edges, gates"):
+    with pytest.raises(
+        ValueError, match="unknown experiment 'nope'; registered: cnn, edges, gates"
+    ):
         get_experiment("nope")
 
     class Other(Draws):
@@ -191,7 +193,9 @@ def test_the_commands_keep_their_order_whichever_module_a_process_imports_first(
         "print(' '.join(experiment_names()))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["reproduce", "leaderboard", "kernels", "edges", "theory", "gates"]
+    assert out.stdout.split() == [
+        "reproduce", "leaderboard", "kernels", "edges", "theory", "gates", "cnn",
+    ]  # fmt: skip
 
 
 def test_a_setting_error_reads_under_the_name_of_its_option():

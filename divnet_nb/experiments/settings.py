@@ -202,10 +202,11 @@ def settings_for(
     values.update(overrides)
     values["methods"] = tuple(values.get("methods", DEFAULT_METHODS))
     if values.get("architecture") is not None and "train" not in values:
-        from ..nets.architectures import get_architecture
+        from ..nets.architectures import architecture_names, get_architecture
         from ..training.config import recipe_config
 
-        values["train"] = recipe_config(get_architecture(values["architecture"]))
+        if values["architecture"] in architecture_names():  # else Settings says what is wrong
+            values["train"] = recipe_config(get_architecture(values["architecture"]))
     values.setdefault("train", default_config(dataset))
     return Settings(**values)
 

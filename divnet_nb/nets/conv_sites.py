@@ -93,8 +93,13 @@ class ConvSite(LayerSite):
         return _part(model, self.consumer + 1)
 
     def rows(self, output: torch.Tensor) -> torch.Tensor:
-        """The map (N, C, H, W) as an (N H W, C) matrix: one row per sample and position."""
-        return output.permute(0, 2, 3, 1).reshape(-1, output.shape[1])
+        """The map (N, C, H, W) as an (N H W, C) matrix: one row per sample and position.
+
+        Returned as the transpose of a contiguous (C, N H W) matrix (rows in the order
+        sample, then position), so that the Gram matrix ``rows.T @ rows`` is a wide product
+        of contiguous rows: about twice as fast as a tall (N H W, C) copy on 2 cores.
+        """
+        return output.transpose(0, 1).reshape(output.shape[1], -1).T
 
     def input_rows(self, model, output: torch.Tensor) -> torch.Tensor:
         """The producer's input patches, (N L, C_in kh kw): what each output position reads."""
