@@ -309,3 +309,22 @@ def test_lasso_keeps_the_channels_that_reach_the_consumer():
         net[3].weight[:, [0, 2]] = 0.0  # channels 0 and 2 feed nothing
     pruned, keeps = prune_network(net, [2, 2, 6], "lasso", True, data=X, return_keep=True)
     assert keeps[0].tolist() == [1, 3]
+
+
+def test_a_gated_cnn_trains_on_its_images_and_extracts_to_what_it_computes():
+    from divnet_nb.datasets import load_dataset
+    from divnet_nb.nets import error_rate, get_architecture
+    from divnet_nb.prune import train_gated
+    from divnet_nb.training import TrainConfig
+
+    digits = load_dataset("digits")
+    config = TrainConfig(max_epochs=2, optimizer="adam", lr=3e-3, batch_size=50)
+    small, gated, run = train_gated(
+        digits, "digits-cnn", "hard-concrete", 0, 1e-3, config, progress=False
+    )
+    x = get_architecture("digits-cnn").inputs(digits.x_test)
+    assert run.epochs == 2 and error_rate(small, x, digits.y_test) == error_rate(
+        gated, x, digits.y_test
+    )
+    opened = gated.open_gates()
+    assert [s.width(small) for s in find_sites(small)] == [opened[f"open_{i}"] for i in range(3)]

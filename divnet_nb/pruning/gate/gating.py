@@ -45,10 +45,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...core._validate import as_positive_real
+from ...nets.architectures import get_architecture
 from ...nets.chain import as_chain
 from ...nets.mlp import MLP
 from ...nets.sites import as_site, find_sites
-from ...training.config import TrainConfig, default_config
+from ...training.config import TrainConfig, default_config, recipe_config
 from ...training.loop import TrainResult, fit
 from ..registry import get_method
 
@@ -312,7 +313,10 @@ def train_gated(
     progress: bool = True,
     **settings,
 ) -> tuple[nn.Module, GatedNetwork, TrainResult]:
-    """Train an MLP from scratch with gates and penalty ``lam`` for ``config.max_epochs`` epochs; extract it.
+    """Train a network from scratch with gates and penalty ``lam`` for ``config.max_epochs`` epochs; extract it.
+
+    ``sizes`` are an MLP's layer sizes, or the name of a registered architecture (a CNN's
+    gates then sit on its channels and dense units; its recipe is the default ``config``).
 
     The loss of each mini-batch is the cross-entropy plus ``lam * penalty +
     weight_penalty``. Training runs the fixed budget of ``config.max_epochs`` epochs
@@ -326,9 +330,16 @@ def train_gated(
     lam = as_positive_real(lam, "lam (the penalty factor)", allow_zero=True)
     if gate_lr is not None:
         gate_lr = as_positive_real(gate_lr, "gate_lr")
-    config = config or default_config(dataset.name)
+    inputs_of = None
     torch.manual_seed(seed)
-    base = MLP(tuple(sizes), seed=seed, activation=activation)
+    if isinstance(sizes, str):
+        arch = get_architecture(sizes)
+        config = config or recipe_config(arch)
+        base = arch.build(seed)
+        inputs_of = arch.inputs if arch.sizes is None else None
+    else:
+        base = MLP(tuple(sizes), seed=seed, activation=activation)
+    config = config or default_config(dataset.name)
     gated = wrap_with_gates(base, method, layers, inputs=inputs, **settings)
 
     def monitor(net: GatedNetwork) -> dict:
@@ -357,6 +368,7 @@ def train_gated(
         monitor=monitor,
         param_groups=groups,
         until_threshold=False,
+        inputs=inputs_of,
     )
     gated.eval()
     return gated.extract(), gated, result
