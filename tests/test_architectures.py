@@ -81,3 +81,17 @@ def test_a_cnn_trains_for_its_recipe_and_comes_back_from_the_cache(tmp_path):
     ):
         assert torch.equal(p, q)
     assert error_rate(again.model, arch.inputs(digits.x_test), digits.y_test) < 0.06
+
+
+@pytest.mark.parametrize("name", ["lenet5-caffe", "cifar10-cnn"])
+def test_prune_network_halves_every_layer_of_the_registered_cnns(name):
+    from divnet_nb.prune import prune_network
+
+    arch = get_architecture(name)
+    net = arch.build(0).eval()
+    X = torch.rand(48, *arch.input_shape)
+    widths = [s.width(net) for s in find_sites(net)]
+    half = prune_network(net, 0.5, "importance", True, data=X)
+    assert [s.width(half) for s in find_sites(half)] == [max(1, round(w / 2)) for w in widths]
+    with torch.no_grad():
+        assert half(X).shape == (48, 10) and torch.isfinite(half(X)).all()
