@@ -328,3 +328,20 @@ def test_a_gated_cnn_trains_on_its_images_and_extracts_to_what_it_computes():
     )
     opened = gated.open_gates()
     assert [s.width(small) for s in find_sites(small)] == [opened[f"open_{i}"] for i in range(3)]
+
+
+def test_the_accumulator_reads_maps_as_their_sample_position_rows():
+    from divnet_nb.core.kernel import GramAccumulator
+
+    maps = torch.from_numpy(np.random.default_rng(3).standard_normal((5, 4, 9)))
+    rows = maps.transpose(1, 2).reshape(-1, 4)
+    a, b = GramAccumulator().update(maps), GramAccumulator().update(rows)
+    np.testing.assert_allclose(a.gram, b.gram, rtol=1e-13)
+    np.testing.assert_allclose(a.sums, b.sums, rtol=1e-13)
+    assert a.n_samples == b.n_samples == 45
+    net, X = small_cnn().float(), images(30).float()
+    fast = layer_statistics(net, 0, X, dtype=None)  # float32 products, summed in float64
+    exact = layer_statistics(net, 0, X)
+    np.testing.assert_allclose(fast.gram, exact.gram, rtol=1e-5)
+    with pytest.raises(ValueError, match="not finite|NaN|infinit"):
+        GramAccumulator().update(maps * float("nan"))

@@ -90,13 +90,18 @@ def _tensor_gram(batch, name: str) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
     A = batch.detach()
-    if A.ndim != 2:
+    if A.ndim not in (2, 3):
         raise ValueError(f"{name} must be a 2-D array; got shape {tuple(A.shape)}")
     if not A.is_floating_point():
         A = A.double()
     elif A.dtype not in (torch.float32, torch.float64):
         A = A.float()
-    if A.dtype == torch.float64:
+    if A.ndim == 3:
+        # maps (N, n, P): the rows are the N P (sample, position) pairs, and the Gram
+        # matrix is the sum of the N per-sample products, with no (N P, n) copy
+        G = torch.bmm(A, A.transpose(1, 2)).sum(dim=0, dtype=torch.float64)
+        sums = A.sum(dim=(0, 2), dtype=torch.float64)
+    elif A.dtype == torch.float64:
         G, sums = A.T @ A, A.sum(dim=0)
     else:
         G = torch.zeros((A.shape[1], A.shape[1]), dtype=torch.float64, device=A.device)
@@ -110,7 +115,8 @@ def _tensor_gram(batch, name: str) -> tuple[np.ndarray, np.ndarray]:
             ).double()  # a GEMV: 10x faster than sum(dtype=float64)
     G, sums = G.cpu().numpy(), sums.cpu().numpy()
     if not (np.isfinite(np.diagonal(G)).all() and np.isfinite(sums).all()):
-        raise_not_finite(A.cpu().numpy(), name)
+        rows = A.transpose(1, 2).reshape(-1, A.shape[1]) if A.ndim == 3 else A
+        raise_not_finite(rows.cpu().numpy(), name)
     return G, sums
 
 
@@ -177,11 +183,15 @@ class GramAccumulator:
         """Add a batch of rows (shape ``(m, n_features)``); returns ``self``.
 
         ``batch`` may be a numpy array or a torch tensor; a tensor's products are
-        computed by torch on its own device (see :func:`_tensor_gram`).
+        computed by torch on its own device (see :func:`_tensor_gram`). A tensor may also
+        hold maps, shape ``(N, n_features, P)`` (a convolution's channels at P positions):
+        its rows are the N P (sample, position) pairs, read without copying them out.
         """
         if _is_tensor(batch):
             G, sums = _tensor_gram(batch, "batch")
             shape = tuple(batch.shape)
+            if len(shape) == 3:  # maps (N, n, P): N P rows of n features
+                shape = (shape[0] * shape[2], shape[1])
         else:
             A = as_float_array(batch, "batch", 2, check_finite=False)
             G, sums, shape = None, None, A.shape

@@ -101,6 +101,10 @@ class ConvSite(LayerSite):
         """
         return output.transpose(0, 1).reshape(output.shape[1], -1).T
 
+    def maps(self, output: torch.Tensor) -> torch.Tensor:
+        """The map (N, C, H, W) as (N, C, H W): the accumulator's rows without a copy."""
+        return output.reshape(output.shape[0], output.shape[1], -1)
+
     def input_rows(self, model, output: torch.Tensor) -> torch.Tensor:
         """The producer's input patches, (N L, C_in kh kw): what each output position reads."""
         conv = self._convs(model)[0]

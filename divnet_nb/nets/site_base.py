@@ -115,6 +115,11 @@ class LayerSite(abc.ABC):
         """Activations as a (rows, units) matrix; dense layers already are."""
         return output
 
+    def maps(self, output: torch.Tensor) -> torch.Tensor:
+        """The activations in the layout the Gram accumulator reads fastest: rows (dense), or
+        maps (N, units, positions) whose rows are the (sample, position) pairs."""
+        return self.rows(output)
+
     def input_rows(self, model: nn.Module, output: torch.Tensor) -> torch.Tensor:
         """The producer's inputs as a (rows, incoming edges per unit) matrix; dense layers already are."""
         return output
@@ -155,12 +160,14 @@ class LayerSite(abc.ABC):
         *,
         batch_size: int = 8192,
         inputs: bool = False,
+        maps: bool = False,
     ) -> None:
         """Feed ``data`` through the model up to this site; pass each batch of rows to ``sink``.
 
         The activations (or, with ``inputs=True``, the producer's inputs) are computed
         in eval mode without gradients by running only the part of the model that
-        leads to them; the model's training mode is restored afterwards.
+        leads to them; the model's training mode is restored afterwards. ``maps=True``
+        hands each batch over as :meth:`maps` (for a Gram accumulator) instead of rows.
         """
         part = self.input_map(model) if inputs else self.feature_map(model)
         param = next(model.parameters())
@@ -171,6 +178,10 @@ class LayerSite(abc.ABC):
             with torch.no_grad():
                 for s in range(0, X.shape[0], batch_size):
                     out = part(X[s : s + batch_size].to(param.device))
-                    sink((self.input_rows(model, out) if inputs else self.rows(out)).detach())
+                    if inputs:
+                        out = self.input_rows(model, out)
+                    else:
+                        out = self.maps(out) if maps else self.rows(out)
+                    sink(out.detach())
         finally:
             model.train(was_training)

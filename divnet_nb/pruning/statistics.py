@@ -62,12 +62,28 @@ def layer_statistics(
     """
     acc = GramAccumulator()
     as_site(model, layer).read(
-        model,
-        data,
-        lambda rows: acc.update(rows if dtype is None else rows.to(dtype)),
-        batch_size=batch_size,
-    )
+        model, data, lambda batch: _accumulate(acc, batch, dtype), batch_size=batch_size,
+        maps=True,
+    )  # fmt: skip
     return acc
+
+
+#: Rows per block when a convolution's maps are converted to float64 before their products.
+MAP_BLOCK_ROWS = 65536
+
+
+def _accumulate(acc: GramAccumulator, batch: torch.Tensor, dtype) -> None:
+    """Add ``batch`` (rows, or a convolution's maps (N, C, P)) to ``acc`` in ``dtype``.
+
+    Maps are converted block by block (about :data:`MAP_BLOCK_ROWS` rows at a time), so a
+    large batch is never copied whole into float64.
+    """
+    if dtype is None or batch.dtype == dtype or batch.ndim == 2:
+        acc.update(batch if dtype is None else batch.to(dtype))
+        return
+    step = max(1, MAP_BLOCK_ROWS // batch.shape[2])
+    for start in range(0, batch.shape[0], step):
+        acc.update(batch[start : start + step].to(dtype))
 
 
 def held_out_statistics(
