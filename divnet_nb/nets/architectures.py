@@ -7,17 +7,17 @@ network reads (:meth:`Architecture.inputs`), and states the training settings it
 trained with (``recipe``, read by :func:`divnet_nb.training.config.recipe_config`). Training and its cache take a name
 (:func:`divnet_nb.training.load_or_train`); a new architecture is one registration here.
 
-================  =========  =====================================================================
-name              dataset    network
-================  =========  =====================================================================
-``table1-*``      each       Table 1's sigmoid MLPs (cached under their layer sizes, as always)
-``digits-cnn``    digits     conv 8, pool, conv 16, pool (3x3, ReLU), dense 64-32-10: for tests
-``lenet-300-100`` mnist      784-300-100-10 with ReLU (Louizos et al. 2018)
-``lenet5-caffe``  mnist      conv 20 5x5, max-pool 2, conv 50 5x5, max-pool 2, dense 800-500-10,
-                             ReLU (Louizos et al. 2018's LeNet-5-Caffe)
-``cifar10-cnn``   cifar10    a small VGG-style network with BatchNorm: conv 32, 32, pool, conv 64,
-                             64, pool, conv 128, pool, dense 2048-256-10
-================  =========  =====================================================================
+====================  =========  =====================================================================
+name                  dataset    network
+====================  =========  =====================================================================
+``table1-*``          each       Table 1's sigmoid MLPs (cached under their layer sizes, as always)
+``digits-cnn``        digits     conv 8, pool, conv 16, pool (3x3, ReLU), dense 64-32-10: for tests
+``lenet-300-100``     mnist      784-300-100-10 with ReLU (Louizos et al. 2018)
+``lenet5-caffe``      mnist      conv 20 5x5, max-pool 2, conv 50 5x5, max-pool 2, dense 800-500-10,
+                                 ReLU (Louizos et al. 2018's LeNet-5-Caffe)
+``cifar10-cnn``       cifar10    a small VGG-style network with BatchNorm: conv 32, 32, pool, conv 64,
+                                 64, pool, conv 128, pool, dense 2048-256-10
+====================  =========  =====================================================================
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Architecture:
     fixed_epochs: bool = False
 
     def inputs(self, x) -> np.ndarray:
-        """A dataset's flattened rows (n, features) as this network's inputs (n, *input_shape).
+        """A dataset's flattened rows (n, features) as this network's inputs, ``(n, *input_shape)``.
 
         Images stored HWC (CIFAR-10) become CHW.
         """
