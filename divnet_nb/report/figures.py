@@ -162,14 +162,14 @@ def excess_error(errors, unpruned) -> np.ndarray:
 
     Parameters
     ----------
-    errors : array_like, shape (networks, sizes)
+    errors : array_like, shape (n_networks, n_sizes)
         Test error of each network pruned to each size.
     unpruned : array_like, shape (networks,)
         Test error of each network before pruning, in the same order.
 
     Returns
     -------
-    numpy.ndarray, shape (networks, sizes)
+    numpy.ndarray, shape (n_networks, n_sizes)
         ``errors[i, j] - unpruned[i]``.
     """
     errors, unpruned = np.asarray(errors, dtype=float), np.asarray(unpruned, dtype=float)
