@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from .chain import chain_modules, model_inputs
+from .chain import as_chain, chain_modules, model_inputs
 
 __all__ = ["LayerSite", "ELEMENTWISE", "mask_weight"]
 
@@ -57,11 +57,7 @@ def _part(model: nn.Module, stop: int) -> nn.Sequential:
 def _flat_copy(model: nn.Module) -> nn.Sequential:
     """A deep copy of ``model`` that can be indexed by chain position: the same class when
     the model is a flat sequential, else a flat :class:`~torch.nn.Sequential`."""
-    new = copy.deepcopy(model)
-    modules = chain_modules(new)
-    if isinstance(new, nn.Sequential) and modules == list(new.children()):
-        return new
-    return nn.Sequential(*modules)
+    return as_chain(copy.deepcopy(model))
 
 
 def mask_weight(module: nn.Module, mask, weights, what: str) -> None:
