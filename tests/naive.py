@@ -356,3 +356,17 @@ def ode_rhs(Q, R, T, v, v_star, eta, sigma, train_v):
                 - sum(v[j] * i2(i, j) for j in students)
             )
     return dQ, dR, dv
+
+
+# ---------------------------------------------------------------- the greedy mode, in order
+def greedy_map_order(L, k):
+    """greedy_map's picks in the order made, and each one's gain det(L_{S+i}) / det(L_S)."""
+    L = np.asarray(L, dtype=np.float64)
+    chosen, gains = [], []
+    for _ in range(k):
+        rest = [i for i in range(L.shape[0]) if i not in chosen]
+        dets = [det_sub(L, chosen + [i]) for i in rest]
+        best = int(np.argmax(dets))
+        gains.append(dets[best] / det_sub(L, chosen))
+        chosen.append(rest[best])
+    return chosen, np.array(gains)

@@ -19,6 +19,7 @@ from divnet_nb.prune import (
     apply_pruning,
     collect_activations,
     edge_statistics,
+    get_method,
     importance_scores,
     layer_statistics,
     method_names,
@@ -151,7 +152,7 @@ def test_edges_of_a_conv_producer_are_its_taps():
 @pytest.mark.parametrize("method", method_names("neuron"))
 def test_every_neuron_rule_prunes_every_site_of_a_cnn(method):
     net, X = small_cnn(norm=True), images(40)
-    sizes = None if method == "dpp-nonparametric" else [2, 2, 6]
+    sizes = [2, 2, 6] if get_method(method).sized else None
     # rng=1: on layers of 4 channels the plain DPP draws the empty set with probability ~0.2
     # (a refused draw), and generator 0 draws it on the second layer.
     pruned = prune_network(net, sizes, method, reweight=True, rng=1, data=X)

@@ -66,6 +66,8 @@ LEFT_OUT = {
     "qd-greedy": "the weights-aware kernel, compared with DivNet's by the kernels experiment",
     "qd-best": "the weights-aware kernel, compared with DivNet's by the kernels experiment",
     "id-centred": "a variant of id; every cell here is also fine-tuned, which bounds the rules run",
+    "dpp-sized": "chooses its own size, so it has no place at a fixed fraction",
+    "map-sized": "chooses its own size, so it has no place at a fixed fraction",
 }
 FRACTIONS = (0.1, 0.25, 0.5)
 FAST_FRACTIONS = (0.25, 0.5)

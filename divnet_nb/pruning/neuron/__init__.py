@@ -9,6 +9,8 @@
 * :mod:`.rules` - rules on the fusion objective E(S), beyond the paper: greedy, swaps,
   the quality-diversity k-DPP, interpolative decomposition;
 * :mod:`.lasso` - He et al. (2017)'s LASSO channel selection, from the same statistics;
+* :mod:`.sizes` - rules that choose the layer's size: a DPP whose scale is set by the
+  fusion error it may lose (sample or mode);
 * :mod:`.budget` - a budget of hidden neurons shared across layers (how many neurons
   each layer keeps, from the same objective).
 
@@ -17,4 +19,4 @@ Applying a selection to a network (statistics, selection, fusion, a smaller netw
 torch.
 """
 
-from . import select, rules, lasso  # noqa: F401, I001 - register the methods in this order (no torch needed)
+from . import select, rules, lasso, sizes  # noqa: F401, I001 - register the methods in this order (no torch needed)

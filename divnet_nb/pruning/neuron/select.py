@@ -163,9 +163,7 @@ def dpp_best(data: LayerData, k: int, rng) -> np.ndarray:
 def _check_k(k, n: int, method) -> int | None:
     if not method.sized:
         if k is not None:
-            raise ValueError(
-                f"method {method.name!r} chooses the size itself (through beta); pass k=None"
-            )
+            raise ValueError(f"method {method.name!r} chooses the size itself; pass k=None")
         return None
     if not is_int(k) or not 1 <= k <= n:
         raise ValueError(f"k must be an integer with 1 <= k <= {n} (the layer's size); got {k!r}")
