@@ -169,8 +169,9 @@ def test_executors_refuse_bad_input():
 
 
 def test_the_registry_names_every_command_and_refuses_a_second_of_one_name(toy):
-    assert experiment_names()[:7] == [
-        "reproduce", "leaderboard", "kernels", "edges", "theory", "gates", "cnn",
+    assert experiment_names()[:9] == [
+        "reproduce", "leaderboard", "kernels", "edges", "theory", "gates", "cnn", "sizes",
+        "interleaved",
     ]  # fmt: skip
     with pytest.raises(
         ValueError, match="unknown experiment 'nope'; registered: cnn, edges, gates"
@@ -194,7 +195,8 @@ def test_the_commands_keep_their_order_whichever_module_a_process_imports_first(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == [
-        "reproduce", "leaderboard", "kernels", "edges", "theory", "gates", "cnn",
+        "reproduce", "leaderboard", "kernels", "edges", "theory", "gates", "cnn", "sizes",
+        "interleaved",
     ]  # fmt: skip
 
 

@@ -163,6 +163,8 @@ EXPERIMENT_MODULES = (
     "divnet_nb.theory.experiment",
     "divnet_nb.experiments.gates",
     "divnet_nb.experiments.cnn",
+    "divnet_nb.experiments.sizes",
+    "divnet_nb.experiments.interleaved",
 )
 
 _EXPERIMENTS: dict[str, ExperimentProtocol] = {}
