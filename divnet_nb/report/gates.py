@@ -386,7 +386,7 @@ def plot_gates(result: dict, fig=None):
 
 
 @styled
-def save_gates_figure(result: dict, path) -> None:
+def save_gates_figure(result: dict, path) -> Path:
     """:func:`plot_gates` on a new figure (no pyplot), saved as PNG atomically."""
     from matplotlib.figure import Figure
 
@@ -397,6 +397,7 @@ def save_gates_figure(result: dict, path) -> None:
     plot_gates(result, fig)
     with atomic_write(path) as handle:
         fig.savefig(handle, dpi=110, format="png")
+    return path
 
 
 @styled

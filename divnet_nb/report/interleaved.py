@@ -17,7 +17,13 @@ from ..verdicts import LEVEL, mean_std
 from .figures import log_axis, save_figure, styled
 from .outputs import write_json, write_text, writes
 
-__all__ = ["interleaved_markdown", "interleaved_summary", "plot_interleaved", "write_interleaved"]
+__all__ = [
+    "interleaved_markdown",
+    "interleaved_summary",
+    "plot_interleaved",
+    "save_interleaved_figure",
+    "write_interleaved",
+]
 
 ARM_NAMES = {
     "dpp": "k-DPP + fusion at every step",
@@ -117,10 +123,15 @@ def plot_interleaved(result: dict, ax=None):
     return ax
 
 
+def save_interleaved_figure(result: dict, path: Path) -> Path:
+    """:func:`plot_interleaved` saved to ``path`` in the shared style."""
+    save_figure(lambda ax: plot_interleaved(result, ax=ax), path, figsize=(7.0, 4.4))
+    return path
+
+
 @writes("interleaved")
 def write_interleaved(result: dict, folder: Path) -> Path:
     """interleaved.json, interleaved.md and interleaved.png."""
     write_json(result, folder / "interleaved.json")
-    save_figure(lambda ax: plot_interleaved(result, ax=ax), folder / "interleaved.png",
-                figsize=(7.0, 4.4))  # fmt: skip
+    save_interleaved_figure(result, folder / "interleaved.png")
     return write_text(interleaved_markdown(result), folder / "interleaved.md")

@@ -28,6 +28,7 @@ from ..experiments.reference import REFERENCE_DIR
 from ..paper import table2_cell
 from ..paths import REPO_ROOT, NotACheckoutError, require_checkout
 from ..verdicts import decide, mean_std, t_interval
+from .sections import draw_section_figures, section_blocks
 
 __all__ = ["BLOCK", "blocks", "render", "main"]
 
@@ -290,7 +291,7 @@ def blocks(
     kernel_refs: dict | None = None,
 ) -> dict[str, str]:
     """The generated markdown of every block, from the references ``{dataset: reference}``."""
-    out = {"provenance": provenance(refs), "claims": claims_table(refs)}
+    out = {"provenance": provenance(refs), "claims": claims_table(refs), **section_blocks()}
     if kernel_refs:
         out["kernels"] = kernels_block(kernel_refs)
     if gate_refs:
@@ -444,10 +445,7 @@ def draw_gate_figures(gate_refs: dict, folder: Path = REFERENCE_DIR) -> list[Pat
     """The gate experiment's figure of every committed run, ``reference/gates-<dataset>.png``."""
     from .gates import save_gates_figure
 
-    paths = [folder / f"gates-{ds}.png" for ds in gate_refs]
-    for path, result in zip(paths, gate_refs.values(), strict=True):
-        save_gates_figure(result, path)
-    return paths
+    return [save_gates_figure(r, folder / f"gates-{ds}.png") for ds, r in gate_refs.items()]
 
 
 def draw_theory_figures(theory_refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
@@ -489,6 +487,7 @@ def main(argv=None) -> int:
         + draw_theory_figures(load_theory())
         + draw_gate_figures(load_gates())
         + draw_kernel_figures(load_kernels())
+        + draw_section_figures()
     )
     print(
         f"{args.readme}: {len(BLOCK.findall(new))} blocks regenerated; figures {[p.name for p in figures]}"

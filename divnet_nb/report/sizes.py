@@ -19,7 +19,13 @@ from ..verdicts import LEVEL, mean_std
 from .figures import log_axis, save_figure, styled
 from .outputs import write_json, write_text, writes
 
-__all__ = ["plot_sizes", "sizes_markdown", "sizes_summary", "write_sizes"]
+__all__ = [
+    "plot_sizes",
+    "save_sizes_figure",
+    "sizes_markdown",
+    "sizes_summary",
+    "write_sizes",
+]
 
 RULE_NAMES = {
     "dpp-sized": "one sample of the DPP (`dpp-sized`)",
@@ -175,14 +181,20 @@ def plot_sizes(result: dict, axes=None):
     return axes
 
 
+def save_sizes_figure(result: dict, path: Path) -> Path:
+    """:func:`plot_sizes` saved to ``path`` in the shared style."""
+    save_figure(
+        lambda axes: plot_sizes(result, axes=axes),
+        path,
+        figsize=(11.0, 4.4),
+        panels=len(result["rules"]),
+    )
+    return path
+
+
 @writes("sizes")
 def write_sizes(result: dict, folder: Path) -> Path:
     """sizes.json, sizes.md and sizes.png."""
     write_json(result, folder / "sizes.json")
-    save_figure(
-        lambda axes: plot_sizes(result, axes=axes),
-        folder / "sizes.png",
-        figsize=(11.0, 4.4),
-        panels=len(result["rules"]),
-    )
+    save_sizes_figure(result, folder / "sizes.png")
     return write_text(sizes_markdown(result), folder / "sizes.md")
