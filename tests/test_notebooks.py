@@ -26,6 +26,7 @@ SERIES = [
     "12_teacher_student_theory",
     "13_dpp_edge_pruning",
     "14_pruning_while_training",
+    "15_kernels_and_sizes",
 ]
 _spec = importlib.util.spec_from_file_location("normalize", NOTEBOOKS / "normalize.py")
 normalize = importlib.util.module_from_spec(_spec)

@@ -17,6 +17,7 @@ from). It also draws the README's two figures from ``reference/mnist.json``.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from pathlib import Path
@@ -291,7 +292,9 @@ def blocks(
     kernel_refs: dict | None = None,
 ) -> dict[str, str]:
     """The generated markdown of every block, from the references ``{dataset: reference}``."""
-    out = {"provenance": provenance(refs), "claims": claims_table(refs), **section_blocks()}
+    load = functools.partial(_by_dataset, REFERENCE_DIR)
+    out = {"provenance": provenance(refs), "claims": claims_table(refs)}
+    out |= section_blocks(load, _cited)
     if kernel_refs:
         out["kernels"] = kernels_block(kernel_refs)
     if gate_refs:
@@ -452,9 +455,7 @@ def draw_theory_figures(theory_refs: dict, folder: Path = REFERENCE_DIR) -> list
     """Pruned students' errors and the learning curves of every committed teacher-student run."""
     from .theory import save_theory_figure
 
-    return [
-        save_theory_figure(result, folder / f"{name}.png") for name, result in theory_refs.items()
-    ]
+    return [save_theory_figure(r, folder / f"{name}.png") for name, r in theory_refs.items()]
 
 
 def main(argv=None) -> int:
@@ -487,7 +488,7 @@ def main(argv=None) -> int:
         + draw_theory_figures(load_theory())
         + draw_gate_figures(load_gates())
         + draw_kernel_figures(load_kernels())
-        + draw_section_figures()
+        + draw_section_figures(functools.partial(_by_dataset, REFERENCE_DIR), REFERENCE_DIR)
     )
     print(
         f"{args.readme}: {len(BLOCK.findall(new))} blocks regenerated; figures {[p.name for p in figures]}"

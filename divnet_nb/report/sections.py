@@ -13,8 +13,6 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from ..experiments.reference import REFERENCE_DIR
-
 __all__ = ["SECTIONS", "draw_section_figures", "section_blocks"]
 
 #: block name: (experiment, report module, summary function, figure function).
@@ -28,31 +26,25 @@ def _function(module: str, name: str):
     return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
-def _references(kind: str, folder: Path) -> dict:
-    from .readme import _by_dataset
+def section_blocks(load, cite) -> dict[str, str]:
+    """``{block name: markdown}`` for every section with at least one committed reference.
 
-    return _by_dataset(folder, kind)
-
-
-def section_blocks(folder: Path = REFERENCE_DIR) -> dict[str, str]:
-    """``{block name: markdown}`` for every section with at least one committed reference."""
-    from .readme import _cited
-
+    ``load(kind)`` gives the committed references of an experiment, ``{dataset: result}``;
+    ``cite(refs, stem, markdown)`` renders them with their files and commits (both from
+    :mod:`divnet_nb.report.readme`, which owns the reference folder).
+    """
     out = {}
     for name, (kind, module, summary, _figure) in SECTIONS.items():
-        refs = _references(kind, folder)
+        refs = load(kind)
         if refs:
-            out[name] = _cited(refs, lambda ds, n=name: f"{n}-{ds}", _function(module, summary))
+            out[name] = cite(refs, lambda ds, n=name: f"{n}-{ds}", _function(module, summary))
     return out
 
 
-def draw_section_figures(folder: Path = REFERENCE_DIR) -> list[Path]:
-    """Every section's figure, one per committed reference."""
+def draw_section_figures(load, folder: Path) -> list[Path]:
+    """Every section's figure, ``<folder>/<name>-<dataset>.png``, one per committed reference."""
     paths = []
     for name, (kind, module, _summary, figure) in SECTIONS.items():
         draw = _function(module, figure)
-        paths += [
-            draw(r, Path(folder) / f"{name}-{ds}.png")
-            for ds, r in _references(kind, folder).items()
-        ]
+        paths += [draw(r, Path(folder) / f"{name}-{ds}.png") for ds, r in load(kind).items()]
     return paths
