@@ -8,6 +8,7 @@ import pytest
 from conftest import require_data
 
 import divnet_nb.pruning.apply
+from divnet_nb.experiments.interleaved import interleaved_comparisons
 from divnet_nb.experiments.reference import ABS_TOL, reference_path
 from divnet_nb.experiments.sizes import entry, size_comparisons
 from divnet_nb.report import readme
@@ -179,3 +180,25 @@ def test_the_readme_prose_on_sizes_says_what_the_references_show():
     for rule in ("dpp-sized", "map-sized"):
         assert np.mean([e[0] for e in cifar["test_error"][entry(rule)]]) > 0.70
         assert np.mean([e[1] for e in cifar["test_error"][entry(rule)]]) > 0.85  # "near chance"
+
+
+def test_the_readme_prose_on_interleaved_pruning_says_what_the_reference_shows():
+    text = " ".join((reference_path("mnist").parents[1] / "README.md").read_text().split())
+    ref = _load("interleaved")["mnist"]
+    rows = {(r["arm"], r["rival"]): r for r in interleaved_comparisons(ref)}
+    assert len(ref["test_error"]["dpp"]) == 5
+    # "the k-DPP's final error is 0.08 points below random's, with an interval of -0.34 to
+    # +0.18 points over 5 networks: not resolved either way"
+    r = rows[("dpp", "random")]
+    assert r["verdict"] == "not resolved" and r["uncorrected"] == "not resolved"
+    assert round(100 * r["mean"], 2) == -0.08
+    assert [round(100 * x, 2) for x in r["interval"]] == [-0.34, 0.18]
+    assert "an interval of -0.34 to +0.18 points over 5 networks" in text
+    # "Both interleaved arms end below DivNet applied once after training, by about 0.8 to 0.9
+    # points, resolved after Holm's correction"
+    for arm in ("dpp", "random"):
+        r = rows[(arm, "post-hoc")]
+        assert r["verdict"] == "holds" and 0.0075 <= -r["mean"] <= 0.0095, arm
+    # "They retrain for 6 epochs after their last step"
+    plan = ref["schedule"]
+    assert plan["epochs"] - plan["prune_after"][-1] == 6
