@@ -419,3 +419,22 @@ def test_14_the_formula_holds_at_every_temperature():
     cold = next(r for r in rows if r["beta"] == 0.1 and r["log alpha"] == 0.0)
     hot = next(r for r in rows if r["beta"] == 2.0 and r["log alpha"] == 0.0)
     assert cold["P(z = 0)"] + cold["P(z = 1)"] > hot["P(z = 0)"] + hot["P(z = 1)"]
+
+
+# ---------------------------------------------------------------- notebook 15
+
+
+def test_15_the_cosine_kernel_by_hand_is_the_packages_and_scale_invariant(toy):
+    out = solution("15").exercise_2(toy["A"], scale=7.0)
+    assert out["max_difference"] < 1e-12 and out["change_after_scaling"] < 1e-12
+
+
+def test_15_the_smallest_scale_whose_mode_keeps_half(rng):
+    from conftest import random_psd
+
+    L = random_psd(rng, 12)
+    out = solution("15").exercise_3(L)
+    assert out["non_increasing"]
+    gains = out["gains"]
+    for gamma, kept in ((out["gamma_half"] * (1 + 1e-9), 6), (out["gamma_half"] * (1 - 1e-9), 5)):
+        assert int(np.sum(gamma * gains > 1)) == kept
