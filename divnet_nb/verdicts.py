@@ -37,6 +37,8 @@ __all__ = [
     "bootstrap_interval",
     "decide",
     "combine",
+    "paired_row",
+    "holm_family",
 ]
 
 #: Confidence level of every interval in the reports.
@@ -164,3 +166,23 @@ def combine(verdicts) -> str:
     if any(v == FAILS for v in verdicts):
         return FAILS
     return OPEN
+
+
+def paired_row(differences, **labels) -> dict:
+    """One paired comparison: ``labels``, then the mean of the per-network differences
+    (negative: the first side's error is lower), its t-interval, the interval's own verdict
+    on the claim "below zero" (``uncorrected``) and the two-sided p-value."""
+    mean, low, high = t_interval(differences)
+    return {
+        **labels, "mean": mean, "interval": [low, high],
+        "uncorrected": decide(low, high, "<0"), "p": t_test(differences),
+    }  # fmt: skip
+
+
+def holm_family(rows: list[dict]) -> list[dict]:
+    """Add to each row of one family (:func:`paired_row`) Holm's adjusted p-value over the
+    family (``p_holm``) and the verdict with it (``verdict``); returns ``rows``."""
+    for row, p_adj in zip(rows, holm([r["p"] for r in rows]), strict=True):
+        row["p_holm"] = float(p_adj)
+        row["verdict"] = decide_by_p(row["mean"], p_adj, "<0")
+    return rows

@@ -121,3 +121,17 @@ def test_claims_need_their_variants_and_layers():
     del one_layer["sweeps"]["0"]["test_error"]["dpp"]
     fig3 = by_claim(check_claims(one_layer), "fusion lowers the error")
     assert fig3["verdict"] == "not checked" and "dpp" in fig3["detail"]["not checked"]
+
+
+def test_a_family_of_paired_rows_gets_holms_verdicts():
+    from divnet_nb.verdicts import holm, holm_family, paired_row
+
+    rows = [
+        paired_row([-0.02, -0.021, -0.019], name="clear"),
+        paired_row([0.01, -0.01, 0.0], name="noise"),
+    ]
+    assert rows[0]["name"] == "clear" and rows[0]["uncorrected"] == "holds"
+    holm_family(rows)
+    assert [r["p_holm"] for r in rows] == list(holm([r["p"] for r in rows]))
+    assert [r["verdict"] for r in rows] == ["holds", "not resolved"]
+    assert holm_family([]) == []

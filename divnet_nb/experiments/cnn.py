@@ -297,7 +297,7 @@ def cnn_comparisons(result: dict) -> list[dict]:
     ``filters`` after the fine-tune, fused. Differences are rule minus rival (negative:
     the rule's error is lower).
     """
-    from ..verdicts import decide, decide_by_p, holm, t_interval, t_test
+    from ..verdicts import holm_family, paired_row
 
     fr = result["fractions"]
     test, tuned = result["test_error"], result["finetuned_error"]
@@ -307,12 +307,10 @@ def cnn_comparisons(result: dict) -> list[dict]:
             np.asarray(table[setting][ours][variant])[:, j]
             - np.asarray(table[setting][rival][variant])[:, j]
         )
-        mean, low, high = t_interval(d)
-        return {
-            "family": family, "setting": setting, "rule": ours, "rival": rival,
-            "variant": variant, "fraction": fr[j], "mean": mean, "interval": [low, high],
-            "uncorrected": decide(low, high, "<0"), "p": t_test(d),
-        }  # fmt: skip
+        return paired_row(
+            d, family=family, setting=setting, rule=ours, rival=rival, variant=variant,
+            fraction=fr[j],
+        )  # fmt: skip
 
     families: dict[str, list[dict]] = {"dense": [], "filters": [], "best": [], "fine-tuned": []}
     for family, setting in (("dense", "dense"), ("filters", "last-conv")):
@@ -330,10 +328,4 @@ def cnn_comparisons(result: dict) -> list[dict]:
         for rival in ("dpp", "importance"):
             if rival != best:
                 families["best"].append(row("best", "all", best, rival, "fused", j, test))
-    out = []
-    for rows in families.values():
-        for r, p_adj in zip(rows, holm([r["p"] for r in rows]) if rows else [], strict=True):
-            r["p_holm"] = float(p_adj)
-            r["verdict"] = decide_by_p(r["mean"], p_adj, "<0")
-        out += rows
-    return out
+    return [row for rows in families.values() for row in holm_family(rows)]

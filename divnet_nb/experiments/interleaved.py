@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from ..tasks.protocol import register_experiment
-from ..verdicts import decide, decide_by_p, holm, t_interval, t_test
+from ..verdicts import holm_family, paired_row
 from .base import NetworkExperiment
 from .reference import environment
 from .settings import method_stream
@@ -155,18 +155,10 @@ def interleaved_comparisons(result: dict) -> list[dict]:
     Rows hold the mean difference, its 95 % t-interval and uncorrected verdict, the
     p-value, Holm's adjusted p-value over the pairs and the verdict with it.
     """
-    rows = []
-    for arm, rival in PAIRS:
-        d = np.asarray(result["test_error"][arm]) - np.asarray(result["test_error"][rival])
-        mean, low, high = t_interval(d)
-        rows.append({
-            "arm": arm, "rival": rival, "mean": mean, "interval": [low, high],
-            "uncorrected": decide(low, high, "<0"), "p": t_test(d),
-        })  # fmt: skip
-    for row, p_adj in zip(rows, holm([r["p"] for r in rows]), strict=True):
-        row["p_holm"] = float(p_adj)
-        row["verdict"] = decide_by_p(row["mean"], p_adj, "<0")
-    return rows
+    errors = {arm: np.asarray(e) for arm, e in result["test_error"].items()}
+    return holm_family(
+        [paired_row(errors[arm] - errors[rival], arm=arm, rival=rival) for arm, rival in PAIRS]
+    )
 
 
 @register_experiment

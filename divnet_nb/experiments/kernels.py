@@ -27,7 +27,7 @@ import re
 import numpy as np
 
 from ..tasks.protocol import register_experiment
-from ..verdicts import decide, decide_by_p, holm, t_interval, t_test
+from ..verdicts import holm_family, paired_row
 from .base import NetworkExperiment, kernel_samples_argument
 from .reference import environment
 from .settings import method_stream
@@ -180,18 +180,13 @@ def kernel_comparisons(result: dict) -> dict:
                     if rival == "rbf"
                     else result["importance_test_error"]
                 )
-                for j, f in enumerate(fr):
-                    d = ours[:, j] - other[:, j]
-                    mean, low, high = t_interval(d)
-                    rows.append({
-                        "kernel": kernel, "selector": selector, "fraction": f, "mean": mean,
-                        "interval": [low, high], "uncorrected": decide(low, high, "<0"),
-                        "p": t_test(d),
-                    })  # fmt: skip
-        for row, p_adj in zip(rows, holm([r["p"] for r in rows]), strict=True):
-            row["p_holm"] = float(p_adj)
-            row["verdict"] = decide_by_p(row["mean"], p_adj, "<0")
-        out[rival] = rows
+                rows += [
+                    paired_row(
+                        ours[:, j] - other[:, j], kernel=kernel, selector=selector, fraction=f
+                    )
+                    for j, f in enumerate(fr)
+                ]
+        out[rival] = holm_family(rows)
     return out
 
 

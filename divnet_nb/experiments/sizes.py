@@ -34,7 +34,7 @@ import re
 import numpy as np
 
 from ..tasks.protocol import register_experiment
-from ..verdicts import decide, decide_by_p, holm, t_interval, t_test
+from ..verdicts import holm_family, paired_row
 from .base import NetworkExperiment, kernel_samples_argument
 from .reference import environment
 from .settings import method_stream
@@ -165,18 +165,11 @@ def size_comparisons(result: dict) -> list[dict]:
         ours = np.asarray(result["test_error"][entry(rule)])
         for rival in result["rivals"]:
             other = np.asarray(result["test_error"][entry(rule, rival)])
-            for t, tolerance in enumerate(result["tolerances"]):
-                d = ours[:, t] - other[:, t]
-                mean, low, high = t_interval(d)
-                rows.append({
-                    "rule": rule, "rival": rival, "tolerance": tolerance, "mean": mean,
-                    "interval": [low, high], "uncorrected": decide(low, high, "<0"),
-                    "p": t_test(d),
-                })  # fmt: skip
-    for row, p_adj in zip(rows, holm([r["p"] for r in rows]), strict=True):
-        row["p_holm"] = float(p_adj)
-        row["verdict"] = decide_by_p(row["mean"], p_adj, "<0")
-    return rows
+            rows += [
+                paired_row(ours[:, t] - other[:, t], rule=rule, rival=rival, tolerance=tolerance)
+                for t, tolerance in enumerate(result["tolerances"])
+            ]
+    return holm_family(rows)
 
 
 @register_experiment
