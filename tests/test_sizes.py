@@ -362,3 +362,17 @@ def test_dpp_sized_keeps_a_layer_of_one_neuron(net, X):
     one = prune_network(net, [1, 7], "greedy-map", data=X)
     again = prune_network(one, None, "dpp-sized", rng=0, data=X)
     assert again.hidden_sizes[0] == 1
+
+
+def test_the_dpp_error_curve_is_what_the_scale_search_bisects(rng):
+    from divnet_nb.core.sizes import dpp_error_curve
+
+    A, W, G, L = layer(rng, n=10)
+    choice = dpp_scale_for_error(L, G, W, 0.05, 3, draws=6)
+    gammas, errors = dpp_error_curve(L, G, W, range(1, 10), 3, draws=6)
+    mu = int(choice.expected_size)
+    assert gammas[mu - 1] == choice.gamma and errors[mu - 1] == choice.relative_error
+    assert choice.met == (errors[mu - 1] <= 0.05) and (mu == 1 or errors[mu - 2] > 0.05)
+    np.testing.assert_allclose([expected_size(eigendecompose(g * L)) for g in gammas], range(1, 10))
+    with pytest.raises(ValueError, match="same neurons"):
+        dpp_error_curve(L, G[:5, :5], W[:5], [1])

@@ -294,17 +294,24 @@ def greedy_map(L, k: int) -> np.ndarray:
         item adds a non-zero determinant).
     """
     L = as_kernel(L, "L")
+    k = as_size(k, L.shape[0], "k", upper="N")
+    order = _greedy_order(L, k)
+    if order.size < k:
+        raise ValueError(
+            f"k = {k} exceeds the numerical rank of L: after {order.size} items every further "
+            f"item leaves det(L_Y) at 0"
+        )
+    return np.sort(order)
+
+
+def _greedy_order(L: np.ndarray, k: int) -> np.ndarray:
+    """The greedy MAP's first ``k`` picks in the order it makes them, fewer when the kernel's
+    numerical rank runs out first (``L`` already checked; no validation here)."""
     n = L.shape[0]
-    k = as_size(k, n, "k", upper="N")
     tol = n * np.finfo(np.float64).eps * 10.0 * max(float(np.max(np.diag(L))), 0.0)
     out = np.empty(k, dtype=np.int64)
     found = _greedy_map(np.ascontiguousarray(L), k, tol, out)
-    if found < k:
-        raise ValueError(
-            f"k = {k} exceeds the numerical rank of L: after {found} items every further "
-            f"item leaves det(L_Y) at 0"
-        )
-    return np.sort(out)
+    return out[:found]
 
 
 def best_of(L, k: int, m: int, rng=None, *, eig=None) -> np.ndarray:

@@ -44,9 +44,16 @@ from ._validate import as_count, as_float_array, as_gram, as_kernel, as_positive
 from .dpp import Eigendecomposition, resolve_eig, scaling_factor
 from .fuse import FusionWarning
 from .objective import _inverse
-from .sample import sample_dpp
+from .sample import _greedy_order, sample_dpp
 
-__all__ = ["SizeChoice", "dpp_scale_for_error", "map_for_error", "map_gains", "relative_errors"]
+__all__ = [
+    "SizeChoice",
+    "dpp_error_curve",
+    "dpp_scale_for_error",
+    "map_for_error",
+    "map_gains",
+    "relative_errors",
+]
 
 #: Samples whose mean error stands for the expected error (:func:`dpp_scale_for_error`).
 DEFAULT_DRAWS = 8
@@ -84,6 +91,11 @@ def _fusion_inputs(G, W):
     return G, GW, total
 
 
+def _same_neurons(n: int, G: np.ndarray) -> None:
+    if G.shape[0] != n:
+        raise ValueError(f"L and G must be over the same neurons; got {n} and {G.shape[0]}")
+
+
 def _relative(G, GW, total, keep) -> float:
     keep = np.asarray(keep, dtype=np.int64)
     if keep.size == 0:
@@ -109,6 +121,36 @@ def _tolerance(tolerance) -> float:
             f"tolerance must be in (0, 1) (a fraction of the output energy); got {tau}"
         )
     return tau
+
+
+def _mean_error(eig, G, GW, total, mu: int, seeds) -> tuple[float, float]:
+    """The scale giving expected size ``mu``, and the mean relative error of one DPP sample
+    per seed at that scale."""
+    gamma = scaling_factor(eig.values, mu, "exact")
+    scaled = eig.scaled(gamma)
+    errors = [
+        _relative(G, GW, total, sample_dpp(None, np.random.default_rng(s), eig=scaled))
+        for s in seeds
+    ]
+    return gamma, float(np.mean(errors))
+
+
+def dpp_error_curve(L, G, W, sizes, rng=None, *, draws: int = DEFAULT_DRAWS,
+                    eig: Eigendecomposition | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """For each expected size in ``sizes``, the scale gamma that gives it and the mean relative
+    fusion error of ``draws`` DPP samples there: the curve :func:`dpp_scale_for_error` bisects.
+
+    The samples reuse the same random numbers at every size (seeds drawn once from ``rng``, as
+    in :func:`dpp_scale_for_error`); ``sizes`` are integers in 1 .. rank - 1. Returns
+    ``(gammas, errors)``.
+    """
+    eig = resolve_eig(L, eig)
+    G, GW, total = _fusion_inputs(G, W)
+    _same_neurons(eig.values.shape[0], G)
+    draws = as_count(draws, "draws", minimum=1)
+    seeds = as_rng(rng).integers(2**63 - 1, size=draws)
+    curve = [_mean_error(eig, G, GW, total, int(mu), seeds) for mu in sizes]
+    return np.array([g for g, _ in curve]), np.array([e for _, e in curve])
 
 
 def dpp_scale_for_error(L, G, W, tolerance: float, rng=None, *, draws: int = DEFAULT_DRAWS,
@@ -141,10 +183,7 @@ def dpp_scale_for_error(L, G, W, tolerance: float, rng=None, *, draws: int = DEF
     """
     eig = resolve_eig(L, eig)
     G, GW, total = _fusion_inputs(G, W)
-    if G.shape[0] != eig.values.shape[0]:
-        raise ValueError(
-            f"L and G must be over the same neurons; got {eig.values.shape[0]} and {G.shape[0]}"
-        )
+    _same_neurons(eig.values.shape[0], G)
     tau = _tolerance(tolerance)
     draws = as_count(draws, "draws", minimum=1)
     seeds = as_rng(rng).integers(2**63 - 1, size=draws)
@@ -156,13 +195,7 @@ def dpp_scale_for_error(L, G, W, tolerance: float, rng=None, *, draws: int = DEF
 
     def estimate(mu: int) -> tuple[float, float]:
         if mu not in memo:
-            gamma = scaling_factor(eig.values, mu, "exact")
-            scaled = eig.scaled(gamma)
-            errors = [
-                _relative(G, GW, total, sample_dpp(None, np.random.default_rng(s), eig=scaled))
-                for s in seeds
-            ]
-            memo[mu] = (gamma, float(np.mean(errors)))
+            memo[mu] = _mean_error(eig, G, GW, total, mu, seeds)
         return memo[mu]
 
     lo, hi = 1, rank - 1  # the answer lies in [lo, hi] if the estimate at hi meets tau
@@ -192,17 +225,6 @@ def map_gains(L) -> tuple[np.ndarray, np.ndarray]:
     return order, np.diag(chol) ** 2
 
 
-def _greedy_order(L, k):
-    """greedy_map's picks in the order it made them (it returns them sorted)."""
-    from .sample import _greedy_map
-
-    n = L.shape[0]
-    tol = n * np.finfo(np.float64).eps * 10.0 * max(float(np.max(np.diag(L))), 0.0)
-    out = np.empty(k, dtype=np.int64)
-    found = _greedy_map(np.ascontiguousarray(L), k, tol, out)
-    return out[:found]
-
-
 def map_for_error(L, G, W, tolerance: float) -> SizeChoice:
     r"""The mode of the DPP with the smallest scale whose mode loses at most ``tolerance``.
 
@@ -217,10 +239,7 @@ def map_for_error(L, G, W, tolerance: float) -> SizeChoice:
     """
     L = as_kernel(L, "L")
     G, GW, total = _fusion_inputs(G, W)
-    if G.shape[0] != L.shape[0]:
-        raise ValueError(
-            f"L and G must be over the same neurons; got {L.shape[0]} and {G.shape[0]}"
-        )
+    _same_neurons(L.shape[0], G)
     tau = _tolerance(tolerance)
     order, gains = map_gains(L)
     lo, hi = 1, order.size
