@@ -102,3 +102,24 @@ def test_a_smaller_tolerance_keeps_at_least_as_many_neurons_in_the_first_layer(d
         for tol in (0.2, 0.05, 0.01, 0.002)
     ]
     assert widths == sorted(widths) and widths[0] < widths[-1]
+
+
+def test_open_questions_are_answered_in_words_from_their_counts():
+    from divnet_nb.report.questions import answer, answers_markdown, open_questions
+    from divnet_nb.report.readme import load_kernels
+
+    assert answer({"holds": 3, "does not hold": 0, "not resolved": 0}) == "holds"
+    assert answer({"holds": 1, "does not hold": 0, "not resolved": 5}) == "holds in 1 of 6"
+    assert answer({"holds": 0, "does not hold": 2, "not resolved": 1}) == "does not hold in 2 of 3"
+    assert answer({"holds": 1, "does not hold": 1, "not resolved": 0}) == "mixed"
+    assert answer({"holds": 0, "does not hold": 0, "not resolved": 4}) == "not resolved"
+    sizes = {"digits": fake_result()}
+    inter = {"test_error": {"dpp": [0.01] * 5, "random": [0.02, 0.021, 0.019, 0.02, 0.02],
+                            "post-hoc": [0.01, 0.012, 0.009, 0.011, 0.01]}}  # fmt: skip
+    rows = open_questions(load_kernels(), sizes, inter)
+    assert [sum(c.values()) for _, c in rows] == [45, 90, 45, 2, 2, 2, 2, 1, 1]
+    text = answers_markdown(rows)
+    assert "| interleaved pruning: dpp below random | 1 | 0 | 0 | holds |" in text
+    assert (
+        "| DPP-chosen sizes (mode) below a shared budget, same total | 2 | 0 | 0 | holds |" in text
+    )
