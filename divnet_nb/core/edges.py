@@ -44,7 +44,7 @@ import numpy as np
 from ._validate import as_float_array, as_gram, as_rng, as_size, is_int
 from .constants import DEFAULT_EPS
 from .dpp import Eigendecomposition, _clean_values
-from .fuse import fuse_from_gram
+from .fuse import _solve_spd
 from .kernel import rbf_kernel_from_gram
 from .sample import _phase2_projection, select_eigenvectors
 
@@ -217,8 +217,12 @@ def reweight_edge_weights(G, mask, W) -> np.ndarray:
     r"""Incoming weights after moving each unit's removed edges onto its kept ones (least squares).
 
     Row h becomes :math:`w_{S,h} + G_{SS}^{-1} G_{SR} w_{R,h}` on its kept inputs S and 0
-    elsewhere (one Cholesky solve per unit, :func:`~divnet_nb.core.fuse.fuse_from_gram`).
-    Inputs that are zero on every row of X (:math:`G_{aa} = 0`, e.g. MNIST's border
+    elsewhere. The products :math:`G_{SR} w_{R,h}` of every unit come from one matrix
+    product :math:`G R^\top` (R: the removed weights of every unit, zero elsewhere), so each
+    unit costs one Cholesky factorisation of its k x k block and one solve with a single
+    right-hand side, O(k^3 / 3), instead of a solve for every removed input. A singular
+    block is solved with a small ridge, as fusion's (:func:`~divnet_nb.core.fuse.fuse_from_gram`)
+    is. Inputs that are zero on every row of X (:math:`G_{aa} = 0`, e.g. MNIST's border
     pixels) contribute nothing and can absorb nothing, so they are left out of the
     system; a kept dead input keeps its weight.
     """
@@ -228,15 +232,14 @@ def reweight_edge_weights(G, mask, W) -> np.ndarray:
         raise ValueError(
             f"mask must be a boolean array of shape {W.shape}; got {mask.dtype} {mask.shape}"
         )
+    G = np.asarray(G, dtype=np.float64)
     live = np.diag(G) > 0.0
     out = np.where(mask, W, 0.0)
+    moved = G @ np.where(~mask & live, W, 0.0).T  # column h: G_{., R} w_{R,h}
     for h in range(W.shape[0]):
         keep = np.flatnonzero(mask[h] & live)
-        removed = np.flatnonzero(~mask[h] & live)
-        if removed.size == 0 or keep.size == 0:
+        if keep.size == 0 or keep.size == np.count_nonzero(live):
             continue
-        idx = np.concatenate([keep, removed])
-        sub = G[np.ix_(idx, idx)]
-        fused = fuse_from_gram(sub, np.arange(keep.size), W[h, idx][:, None])
-        out[h, keep] = fused[:, 0]
+        delta = _solve_spd(G[np.ix_(keep, keep)], moved[keep, h, None], keep, None)
+        out[h, keep] += delta[:, 0]
     return out
