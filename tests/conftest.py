@@ -126,11 +126,19 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _shares_a_module_fixture(item) -> bool:
+    """Whether ``item`` uses a fixture built once for its module: module, class or package
+    scope, or session scope when the fixture is defined in the test file itself (built once
+    per worker, so two workers would each build it)."""
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return False
+    own = item.module.__name__ if getattr(item, "module", None) is not None else None
     return any(
-        defs and defs[-1].scope in ("module", "class", "package")
+        defs
+        and (
+            defs[-1].scope in ("module", "class", "package")
+            or (defs[-1].scope == "session" and getattr(defs[-1].func, "__module__", None) == own)
+        )
         for defs in info.name2fixturedefs.values()
     )
 
