@@ -27,6 +27,7 @@ SERIES = [
     "13_dpp_edge_pruning",
     "14_pruning_while_training",
     "15_kernels_and_sizes",
+    "16_paired_intervals",
 ]
 _spec = importlib.util.spec_from_file_location("normalize", NOTEBOOKS / "normalize.py")
 normalize = importlib.util.module_from_spec(_spec)

@@ -438,3 +438,21 @@ def test_15_the_smallest_scale_whose_mode_keeps_half(rng):
     gains = out["gains"]
     for gamma, kept in ((out["gamma_half"] * (1 + 1e-9), 6), (out["gamma_half"] * (1 - 1e-9), 5)):
         assert int(np.sum(gamma * gains > 1)) == kept
+
+
+# ---------------------------------------------------------------- notebook 16
+
+
+def test_16_holm_by_hand_is_the_packages_and_beats_bonferroni(rng):
+    out = solution("16").exercise_2(rng)
+    assert out["max_difference"] < 1e-15
+    assert out["holm_calls"].tolist() == [True, True, True]
+    assert out["bonferroni_calls"].tolist() == [True, False, False]
+
+
+def test_16_holding_at_every_size_needs_no_correction(rng):
+    out = solution("16").exercise_3(rng)
+    rates, tail = out["holds_wrongly"], out["one_tail"]
+    # one size: the one-sided rate of a 95 % interval, 2.5 %, within sampling error
+    assert abs(rates[1] - tail) < 4 * math.sqrt(tail * (1 - tail) / 4000)
+    assert rates[1] >= rates[3] >= rates[11]
