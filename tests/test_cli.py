@@ -304,17 +304,31 @@ def _numbers(results: dict) -> dict:
     }  # fmt: skip
 
 
+def _interruptible(jobs: int) -> list[str]:
+    return [sys.executable, "-m", "divnet_nb", "reproduce", "--dataset", "digits", "--full",
+            "--instances", "3", "--quiet", "--jobs", str(jobs), "--threads", "1"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict:
+    """The run the interrupted ones must end like, made once in one process: with one thread
+    per part, worker processes give the same numbers (tests/test_executors.py)."""
+    whole = tmp_path_factory.mktemp("whole")
+    subprocess.run([*_interruptible(1), "--out", str(whole)], check=True, capture_output=True)
+    return json.loads((whole / "results.json").read_text())
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "sig, jobs",
     [(signal.SIGINT, 1), (signal.SIGKILL, 1), (signal.SIGKILL, 2)],
     ids=["SIGINT", "SIGKILL", "SIGKILL-2-workers"],
 )
-def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(tmp_path, sig, jobs):
-    argv = [sys.executable, "-m", "divnet_nb", "reproduce", "--dataset", "digits", "--full",
-            "--instances", "3", "--quiet", "--jobs", str(jobs), "--threads", "1"]  # fmt: skip
-    whole, part = tmp_path / "whole", tmp_path / "part"
-    subprocess.run([*argv, "--out", str(whole)], check=True, capture_output=True)
+def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(
+    tmp_path, uninterrupted, sig, jobs
+):
+    argv = _interruptible(jobs)
+    part = tmp_path / "part"
     # a shell that started us in the background ignores SIGINT, and Python then keeps ignoring
     # it: give the run the default disposition, as a terminal's Ctrl-C finds it
     proc = subprocess.Popen([*argv, "--out", str(part)], stderr=subprocess.PIPE, text=True,
@@ -342,7 +356,7 @@ def test_an_interrupted_run_resumes_and_ends_with_the_same_numbers(tmp_path, sig
     stored = 3 * 4  # per network: its timing, two layer sweeps, its Table 2 (not its training)
     assert resumed["parts"]["computed"] == 3 + stored - resumed["parts"]["resumed"]
     assert all(p.stat().st_mtime_ns == t for p, t in finished.items())
-    assert _numbers(resumed) == _numbers(json.loads((whole / "results.json").read_text()))
+    assert _numbers(resumed) == _numbers(uninterrupted)
 
 
 def test_a_failing_part_ends_the_run_in_one_line_naming_it_and_keeps_the_finished_ones(
