@@ -110,6 +110,7 @@ def _lane(item) -> int:
 _GROUP = pytest.StashKey[str]()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups into node ids
 def pytest_collection_modifyitems(config, items):
     if WORKERS == 1:
         return

@@ -78,9 +78,17 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     assert env == pyproject_requirements()
 
 
+#: The only upper bounds, each with its reason.
+UPPER_BOUNDS = {
+    "pytest": "pytest-xdist 3.8 puts xdist_group into item._nodeid, which pytest 9 no longer "
+    "reads: under pytest 9 every group is silently ignored",
+}
+
+
 def test_environment_yml_has_lower_bounds_only():
     for name, spec in environment_requirements().items():
-        assert re.fullmatch(r">=[0-9.]+", spec), f"{name}: {spec!r} is not a lower bound"
+        bound = r">=[0-9.]+,<[0-9.]+" if name in UPPER_BOUNDS else r">=[0-9.]+"
+        assert re.fullmatch(bound, spec), f"{name}: {spec!r} is not a lower bound"
 
 
 def test_environment_yml_installs_the_package_with_dev_extra():
