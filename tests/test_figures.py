@@ -51,7 +51,10 @@ def sweep_results() -> dict:
         "instances": [{"test_error": u} for u in UNPRUNED],
         "table2": {
             "fractions": [0.1, 0.5],
-            "errors": {k: {"test": (d[:, 1:] + 0.02).tolist()} for k, d in EXCESS.items()},
+            "errors": {
+                k: {"test": (d[:, 1:] + np.array(UNPRUNED)[:, None]).tolist()}
+                for k, d in EXCESS.items()
+            },
         },
     }
 
@@ -139,11 +142,32 @@ def test_one_axes_is_split_and_the_old_call_still_draws_on_a_log_axis():
     assert not small_fonts(fig)
 
 
+def test_table2_has_the_paper_on_the_errors_and_a_paired_difference_panel():
+    results = sweep_results()
+    fig = Figure(figsize=(12, 4.4))
+    main, diff = plot_table2(results, ax=fig.subplots(1, 2))
+    assert main.get_yscale() == "log" and diff.get_yscale() == "symlog"
+    drawn = curves(diff)
+    assert len(drawn) == len(EXCESS)  # every variant, and not the paper's stars
+    for key, known in EXCESS.items():
+        x, mean, half = drawn[results["variants"][key]["label"]]
+        assert np.allclose(x, [0.1, 0.5])
+        assert np.allclose(mean, known[:, 1:].mean(axis=0))
+        assert np.allclose(half, known[:, 1:].std(axis=0, ddof=1))
+    stars = curves(main)["DivNet, paper's Table 2"]
+    assert np.allclose(stars[0], [0.1, 0.5]) and np.allclose(stars[1], [0.76, 0.17])  # the paper's
+    assert not small_fonts(fig)
+    del results["instances"]  # no unpruned errors: one panel, as before
+    fig = Figure(figsize=(7, 5))
+    ax = plot_table2(results, ax=fig.subplots())
+    assert ax.get_yscale() == "log" and len(fig.axes) == 1
+
+
 def test_leaderboard_and_table2_fonts():
     results = sweep_results()
     fig = Figure(figsize=(7, 5))
-    ax = plot_table2(results, ax=fig.subplots())
-    assert ax.get_yscale() == "log" and not small_fonts(fig)
+    ax, _ = plot_table2(results, ax=fig.subplots())
+    assert ax.get_yscale() == "log" and len(fig.axes) == 2 and not small_fonts(fig)
     board = {
         "dataset": "mnist",
         "fractions": [0.1, 0.5],

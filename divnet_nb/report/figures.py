@@ -193,6 +193,57 @@ def symlog_axis(ax, linthresh: float = 1e-3) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
+def _panels(ax, unpruned, figsize) -> tuple[list, bool]:
+    """The axes to draw on: one, or (with ``unpruned``) the error axes and a difference axes.
+
+    With ``unpruned`` and one axes given, that axes is split: the difference goes below it,
+    in a figure made taller. Returns the axes and whether it was split.
+    """
+    if ax is None:
+        if unpruned is None:
+            ax = plt.subplots(figsize=figsize)[1]
+        else:
+            ax = plt.subplots(1, 2, figsize=(1.8 * figsize[0], figsize[1]))[1]
+    axes = list(np.atleast_1d(ax))
+    split = unpruned is not None and len(axes) == 1
+    if split:
+        from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+        fig = axes[0].figure
+        if len(fig.axes) == 1:
+            width, height = fig.get_size_inches()
+            fig.set_size_inches(width, 1.7 * height)
+        axes.append(make_axes_locatable(axes[0]).append_axes("bottom", "70%", pad=0.35))
+    return axes, split
+
+
+def _difference_panel(main, dax, x, curves: dict, unpruned, xlabel: str, split: bool) -> None:
+    """Each network's pruned error minus its own unpruned error, per curve (mean ± std).
+
+    ``curves`` maps a key to (errors of shape (networks, len(x)), style, label). The mean
+    unpruned error is drawn on ``main`` as a grey line; ``dax`` gets a symmetric log axis
+    around zero, where curves that lie on that line in ``main`` come apart.
+    """
+    lowest, highest = 0.0, 0.0
+    for errors, style, label in curves.values():
+        diff = excess_error(errors, unpruned)
+        _curve(dax, x, diff, style, label)
+        mean, std = mean_std(diff)
+        lowest = min(lowest, float(np.nanmin(mean - np.nan_to_num(std))))
+        highest = max(highest, float(np.nanmax(mean + np.nan_to_num(std))))
+    main.axhline(np.mean(unpruned), color="gray", lw=1, ls=":", label="unpruned network")
+    dax.axhline(0.0, color="gray", lw=1, ls=":")
+    symlog_axis(dax, linthresh := 1e-3)
+    dax.set_ylim(min(-linthresh, 1.5 * lowest), max(linthresh, 1.5 * highest))
+    dax.set_xlabel(xlabel)
+    dax.set_ylabel("pruned - unpruned error\n(paired, symlog)")
+    if split:
+        main.set_xlabel("")
+    else:
+        dax.set_title("difference from each network's unpruned error (mean ± std)")
+    dax.grid(True, alpha=0.3, which="both")
+
+
 @styled
 def plot_sweep(
     sweep: dict,
@@ -233,48 +284,18 @@ def plot_sweep(
     -------
     matplotlib Axes, or a tuple (error axes, difference axes) when ``unpruned`` is given.
     """
-    if ax is None:
-        if unpruned is None:
-            ax = plt.subplots(figsize=(6.4, 4.2))[1]
-        else:
-            ax = plt.subplots(1, 2, figsize=(11.5, 4.2))[1]
-    axes = list(np.atleast_1d(ax))
-    split = unpruned is not None and len(axes) == 1
-    if split:  # one axes given: the difference goes below it, in a taller figure
-        from mpl_toolkits.axes_grid1 import make_axes_locatable
-
-        fig = axes[0].figure
-        if len(fig.axes) == 1:
-            width, height = fig.get_size_inches()
-            fig.set_size_inches(width, 1.7 * height)
-        axes.append(make_axes_locatable(axes[0]).append_axes("bottom", "70%", pad=0.35))
+    axes, split = _panels(ax, unpruned, (6.4, 4.2))
     main = axes[0]
     sizes = sweep["sizes"]
-    lowest, highest = 0.0, 0.0
+    xlabel = f"neurons kept in the layer (of {sweep['layer_size']})"
+    main.set_xlabel(xlabel)
+    curves = {}
     for key in variants:
         style = (styles or {}).get(key) or variant_style(key)
         _curve(main, sizes, sweep["test_error"][key], style, labels[key])
-        if unpruned is not None:
-            diff = excess_error(sweep["test_error"][key], unpruned)
-            _curve(axes[1], sizes, diff, style, labels[key])
-            mean, std = mean_std(diff)
-            lowest = min(lowest, float(np.nanmin(mean - np.nan_to_num(std))))
-            highest = max(highest, float(np.nanmax(mean + np.nan_to_num(std))))
-    xlabel = f"neurons kept in the layer (of {sweep['layer_size']})"
-    main.set_xlabel(xlabel)
+        curves[key] = (sweep["test_error"][key], style, labels[key])
     if unpruned is not None:
-        main.axhline(np.mean(unpruned), color="gray", lw=1, ls=":", label="unpruned network")
-        dax = axes[1]
-        dax.axhline(0.0, color="gray", lw=1, ls=":")
-        symlog_axis(dax, linthresh := 1e-3)
-        dax.set_ylim(min(-linthresh, 1.5 * lowest), max(linthresh, 1.5 * highest))
-        dax.set_xlabel(xlabel)
-        dax.set_ylabel("pruned - unpruned error\n(paired, symlog)")
-        if split:
-            main.set_xlabel("")
-        else:
-            dax.set_title("difference from each network's unpruned error (mean ± std)")
-        dax.grid(True, alpha=0.3, which="both")
+        _difference_panel(main, axes[1], sizes, curves, unpruned, xlabel, split)
     log_axis(main)
     main.set_ylabel("test error (log scale)")
     main.set_title(title)
@@ -334,18 +355,43 @@ def plot_leaderboard(board: dict, labels: dict, ax=None):
 
 @styled
 def plot_table2(results: dict, ax=None):
-    """Table 2 as a plot: test error vs fraction of hidden neurons kept, all variants, with the paper's DivNet."""
-    ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
+    """Table 2 as a plot: test error vs fraction of hidden neurons kept, all variants, with the paper's DivNet.
+
+    Parameters
+    ----------
+    results : dict
+        ``dataset``, ``table2`` (``fractions`` and ``errors[variant]["test"]``, one row per
+        network) and ``variants`` (each one's ``label``). With each network's unpruned
+        ``test_error`` in ``results["instances"]``, in the same order as the rows, a second
+        panel shows each network's pruned error minus its own unpruned error (paired, mean
+        ± std, symmetric log axis): the fused curves, which overlap near the unpruned
+        error on the first panel, come apart there.
+    ax : matplotlib Axes or pair of Axes, optional
+        As in :func:`plot_sweep`.
+
+    Returns
+    -------
+    matplotlib Axes, or a tuple (error axes, difference axes) when a difference is drawn.
+    """
     fr = results["table2"]["fractions"]
     described = results["variants"]
-    for key, errs in results["table2"]["errors"].items():
-        _curve(
-            ax, fr, errs["test"], variant_style(key, described.get(key)), described[key]["label"]
-        )
+    errors = {key: errs["test"] for key, errs in results["table2"]["errors"].items()}
+    unpruned = unpruned_errors(results)
+    if unpruned is not None and any(len(e) != len(unpruned) for e in errors.values()):
+        unpruned = None
+    axes, split = _panels(ax, unpruned, (6.4, 4.2))
+    main = axes[0]
+    xlabel = "fraction of hidden neurons kept (every layer)"
+    main.set_xlabel(xlabel)
+    curves = {}
+    for key, errs in errors.items():
+        style = variant_style(key, described.get(key))
+        _curve(main, fr, errs, style, described[key]["label"])
+        curves[key] = (errs, style, described[key]["label"])
     cells = [(f, table2_cell(results["dataset"], "test", f)) for f in fr]
     pts = [(f, *cell) for f, cell in cells if cell]
     if pts:
-        ax.errorbar(
+        main.errorbar(
             [p[0] for p in pts],
             [p[1] for p in pts],
             yerr=[p[2] for p in pts],
@@ -356,13 +402,14 @@ def plot_table2(results: dict, ax=None):
             capsize=3,
             label="DivNet, paper's Table 2",
         )
-    ax.set_xlabel("fraction of hidden neurons kept (every layer)")
-    ax.set_ylabel("test error (log scale)")
-    log_axis(ax)  # fused (~0.02-0.1) and unfused (~0.1-0.9) curves both readable
-    ax.set_title(f"Table 2, {title(results['dataset'])}: all layers pruned, no retraining")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return ax
+    if unpruned is not None:
+        _difference_panel(main, axes[1], fr, curves, unpruned, xlabel, split)
+    main.set_ylabel("test error (log scale)")
+    log_axis(main)  # fused (~0.02-0.1) and unfused (~0.1-0.9) curves both readable
+    main.set_title(f"Table 2, {title(results['dataset'])}: all layers pruned, no retraining")
+    main.grid(alpha=0.3, which="both")
+    main.legend()
+    return main if unpruned is None else (main, axes[1])
 
 
 def save_figure(draw, path, *, figsize=(6.4, 4.2), dpi: int = 120, panels: int = 1) -> None:

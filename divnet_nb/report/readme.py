@@ -408,6 +408,7 @@ def draw_figures(refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
     stem, _layer, keys, caption = next(f for f in FIGURES if f[0] == "fig5_importance")
     paths = [folder / f"mnist_{stem}.png", folder / "mnist_table2.png"]
     unpruned = unpruned_errors(ref)  # with it, a second panel: each network's excess error
+    size = {"panels": 1} if unpruned is None else {"panels": 2, "figsize": (12, 4.4)}
     save_figure(
         lambda ax: plot_sweep(
             ref["sweeps"]["0"],
@@ -419,10 +420,9 @@ def draw_figures(refs: dict, folder: Path = REFERENCE_DIR) -> list[Path]:
             unpruned=unpruned,
         ),
         paths[0],
-        panels=1 if unpruned is None else 2,
-        figsize=(6.4, 4.2) if unpruned is None else (12, 4.4),
+        **size,
     )
-    save_figure(lambda ax: plot_table2(ref, ax=ax), paths[1])
+    save_figure(lambda ax: plot_table2(ref, ax=ax), paths[1], **size)
     return paths
 
 
