@@ -11,8 +11,10 @@ from divnet_nb.core.edges import (
     edge_eigendecomposition,
     edge_gram,
     edge_kernel,
+    median_beta,
     reweight_edge_weights,
     sample_edges,
+    shifted_gram,
 )
 from divnet_nb.core.kernel import rbf_kernel
 
@@ -157,3 +159,49 @@ def test_bad_input_is_one_line_and_names_the_argument(layer):
         with pytest.raises(ValueError, match=message) as info:
             call()
         assert "\n" not in str(info.value)
+
+
+def test_the_shifted_gram_is_the_gram_of_the_shifted_inputs(layer):
+    X, _ = layer
+    G, sums = X.T @ X, X.sum(axis=0)
+    for c in (0.0, 0.1307, X.mean(), -2.0):
+        assert np.allclose(shifted_gram(G, sums, X.shape[0], c), (X - c).T @ (X - c))
+    with pytest.raises(ValueError, match="sums must have 9 entries"):
+        shifted_gram(G, sums[:3], X.shape[0], 0.1)
+    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+        shifted_gram(G, sums, 0, 0.1)
+
+
+def test_the_median_bandwidth_is_one_over_the_median_pairwise_squared_distance(layer):
+    from scipy.spatial.distance import pdist
+
+    X, W = layer
+    C = X * W[0]  # column a: input a's contribution to unit 0
+    expected = 1.0 / np.median(pdist(C.T, "sqeuclidean"))
+    assert median_beta(edge_gram(X.T @ X, W[0])) == pytest.approx(expected, rel=1e-10)
+    # half the off-diagonal entries of its kernel are above exp(-1), half below
+    L = edge_kernel(X.T @ X, W[0], beta="median", eps=0.0)
+    off = L[np.triu_indices(9, 1)]
+    assert np.mean(off > np.exp(-1.0) + 1e-12) <= 0.5 <= np.mean(off >= np.exp(-1.0) - 1e-12)
+    assert np.allclose(L, rbf_kernel(C, beta=expected, eps=0.0))
+    # mostly coinciding contributions: the median of the pairs that differ
+    Z = np.zeros((5, 6))
+    Z[:, 0] = np.arange(5.0)
+    assert median_beta(Z.T @ Z) == pytest.approx(1.0 / 30.0)
+    with pytest.raises(ValueError, match="same contribution"):
+        median_beta(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match='beta must be a positive number, None or "median"'):
+        edge_kernel(X.T @ X, W[0], beta="mean")
+
+
+def test_per_unit_median_bandwidths_reach_the_layer_sampler(layer):
+    X, W = layer
+    G = X.T @ X
+    masks = dpp_edge_masks(G, W, [3], np.random.default_rng(0), beta="median")
+    again = np.zeros_like(masks[3])
+    rng = np.random.default_rng(0)
+    for h in range(W.shape[0]):  # the same draws, unit by unit, with each unit's own beta
+        beta = median_beta(edge_gram(G, W[h]))
+        eig = edge_eigendecomposition(G, W[h], beta=beta)
+        again[h, sample_edges(eig, 3, rng)] = True
+    assert np.array_equal(masks[3], again)

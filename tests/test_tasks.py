@@ -169,12 +169,13 @@ def test_executors_refuse_bad_input():
 
 
 def test_the_registry_names_every_command_and_refuses_a_second_of_one_name(toy):
-    assert experiment_names()[:9] == [
+    assert experiment_names()[:10] == [
         "reproduce", "leaderboard", "kernels", "edges", "theory", "gates", "cnn", "sizes",
-        "interleaved",
+        "interleaved", "edge-bandwidths",
     ]  # fmt: skip
     with pytest.raises(
-        ValueError, match="unknown experiment 'nope'; registered: cnn, edges, gates"
+        ValueError,
+        match="unknown experiment 'nope'; registered: cnn, edge-bandwidths, edges, gates",
     ):
         get_experiment("nope")
 
@@ -196,7 +197,7 @@ def test_the_commands_keep_their_order_whichever_module_a_process_imports_first(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == [
         "reproduce", "leaderboard", "kernels", "edges", "theory", "gates", "cnn", "sizes",
-        "interleaved",
+        "interleaved", "edge-bandwidths",
     ]  # fmt: skip
 
 

@@ -53,8 +53,10 @@ __all__ = [
     "edge_eigendecomposition",
     "edge_gram",
     "edge_kernel",
+    "median_beta",
     "reweight_edge_weights",
     "sample_edges",
+    "shifted_gram",
 ]
 
 
@@ -80,8 +82,59 @@ def edge_gram(G, w) -> np.ndarray:
     return G * np.outer(w, w)
 
 
+def shifted_gram(G, sums, n_samples: int, shift: float) -> np.ndarray:
+    r"""Gram matrix of the rows :math:`x - c` (c a scalar) from that of the rows x.
+
+    .. math::  (X - c)^\top (X - c) = G - c\,(\mathbf{1} s^\top + s \mathbf{1}^\top)
+               + |\mathcal{T}|\, c^2\, \mathbf{1}\mathbf{1}^\top,
+
+    with s the column sums of X. With c the inputs' mean value, the contributions
+    :math:`(x_a - c)\, w_{ah}` are those of a network trained on standardised inputs
+    (x - c) / sigma, whose weights are sigma times ours: the kernel setting of the later
+    public scripts of the edge work (c = 0.1307 on MNIST).
+    """
+    G = as_gram(G, "G")
+    sums = as_float_array(sums, "sums", 1).astype(np.float64, copy=False)
+    if sums.shape[0] != G.shape[0]:
+        raise ValueError(
+            f"sums must have {G.shape[0]} entries (one per input); got {sums.shape[0]}"
+        )
+    if not is_int(n_samples) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
+    shift = float(shift)
+    if not np.isfinite(shift):
+        raise ValueError(f"shift must be finite; got {shift}")
+    ones = np.ones_like(sums)
+    return G - shift * (np.outer(ones, sums) + np.outer(sums, ones)) + n_samples * shift**2
+
+
+def median_beta(Ge) -> float:
+    r"""A unit's data-driven bandwidth: 1 / the median squared distance between its edges' contributions.
+
+    ``Ge`` is the unit's edge Gram matrix (:func:`edge_gram`); the distances are those of
+    the pairs a < b, :math:`\lVert C_a - C_b \rVert^2 = Ge_{aa} + Ge_{bb} - 2 Ge_{ab}`. The
+    median heuristic puts half of the kernel's off-diagonal entries above
+    :math:`e^{-1}` and half below, whatever the scale of the contributions. Where more
+    than half of the pairs coincide (contributions that are all zero), the median of the
+    pairs at a positive distance is used.
+    """
+    Ge = as_gram(Ge, "Ge")
+    diag = np.diag(Ge)
+    upper = np.triu_indices(Ge.shape[0], 1)
+    if upper[0].size == 0:
+        raise ValueError("a bandwidth needs at least two edges")
+    dist = np.maximum(diag[upper[0]] + diag[upper[1]] - 2.0 * Ge[upper], 0.0)
+    median = float(np.median(dist))
+    if median <= 0.0:
+        positive = dist[dist > 0.0]
+        if positive.size == 0:
+            raise ValueError("every pair of edges has the same contribution: no bandwidth")
+        median = float(np.median(positive))
+    return 1.0 / median
+
+
 def edge_kernel(
-    G, w, *, n_samples: int | None = None, beta: float | None = None, eps: float = DEFAULT_EPS
+    G, w, *, n_samples: int | None = None, beta: float | str | None = None, eps: float = DEFAULT_EPS
 ) -> np.ndarray:
     r"""DivNet's RBF kernel (eq. 2) over one unit's incoming edges, from the input Gram matrix.
 
@@ -93,8 +146,9 @@ def edge_kernel(
         The unit's incoming weights.
     n_samples : int, optional
         :math:`|\mathcal{T}|`, the number of rows of X; needed when ``beta`` is None.
-    beta : float, optional
-        Bandwidth; default :math:`10 / |\mathcal{T}|` as in DivNet.
+    beta : float or "median", optional
+        Bandwidth; default :math:`10 / |\mathcal{T}|` as in DivNet; ``"median"``: this
+        unit's :func:`median_beta`.
     eps : float, default 0.01
         Diagonal perturbation.
 
@@ -103,11 +157,16 @@ def edge_kernel(
     ndarray of float64, shape (d, d)
         :math:`L_{ab} = \exp(-\beta \lVert C_a - C_b\rVert^2) + \varepsilon\delta_{ab}`.
     """
-    return rbf_kernel_from_gram(edge_gram(G, w), n_samples=n_samples, beta=beta, eps=eps)
+    Ge = edge_gram(G, w)
+    if isinstance(beta, str):
+        if beta != "median":
+            raise ValueError(f'beta must be a positive number, None or "median"; got {beta!r}')
+        beta = median_beta(Ge)
+    return rbf_kernel_from_gram(Ge, n_samples=n_samples, beta=beta, eps=eps)
 
 
 def edge_eigendecomposition(
-    G, w, *, n_samples: int | None = None, beta: float | None = None, eps: float = DEFAULT_EPS
+    G, w, *, n_samples: int | None = None, beta: float | str | None = None, eps: float = DEFAULT_EPS
 ) -> Eigendecomposition:
     """Eigendecomposition of :func:`edge_kernel` (LAPACK ``syevd`` through numpy), ready for :func:`sample_edges`."""
     L = edge_kernel(G, w, n_samples=n_samples, beta=beta, eps=eps)
@@ -173,7 +232,7 @@ def dpp_edge_masks(
     rng=None,
     *,
     n_samples: int | None = None,
-    beta: float | None = None,
+    beta: float | str | None = None,
     eps: float = DEFAULT_EPS,
     progress: Callable[[int], None] | None = None,
 ) -> dict[int, np.ndarray]:
@@ -191,7 +250,8 @@ def dpp_edge_masks(
         Units are visited in order and, for each unit, the sizes in increasing order; every
         random number comes from ``rng`` outside the jitted code.
     n_samples, beta, eps
-        As in :func:`edge_kernel` (``beta`` defaults to 10 / n_samples).
+        As in :func:`edge_kernel` (``beta`` defaults to 10 / n_samples; ``"median"`` gives
+        every unit its own :func:`median_beta`).
     progress : callable, optional
         Called with 1 after each unit (e.g. a tqdm bar's ``update``).
 

@@ -75,11 +75,26 @@ def _key(method: str, reweight: bool) -> str:
     return method + ("+rw" if reweight else "")
 
 
-def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
-    """One network: test error of every edge variant and matched node rule at every fraction."""
+def edge_part(
+    exp,
+    i: int,
+    fractions=FRACTIONS,
+    bar=None,
+    *,
+    edge_methods=EDGE_METHODS,
+    node_methods=NODE_METHODS,
+    dpp_options: dict | None = None,
+) -> dict:
+    """One network: test error of every edge variant and matched node rule at every fraction.
+
+    ``edge_methods`` and ``node_methods`` choose the rules (all by default);
+    ``dpp_options`` go to the DPP edge rule (e.g. ``{"bandwidth": "median"}``). Each rule
+    draws from its own generator, keyed by its name, whichever others are run.
+    """
     from ..nets.evaluate import error_rate
     from ..nets.sites import site_for
     from ..pruning.apply import prune_layer
+    from ..pruning.edge.bandwidth import BATCH_ROWS
     from ..pruning.edge.masks import edge_statistics
     from ..pruning.neuron.layer_data import LayerData
     from ..pruning.statistics import importance_scores, layer_statistics, outgoing_weights
@@ -89,7 +104,9 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
     x, xt, yt = exp.x_kernel, exp.data.x_test, exp.data.y_test
     site = site_for(model, 0)  # the first hidden layer, found once for every call below
     t0 = time.perf_counter()
-    data = edge_statistics(model, site, x)
+    dpp_options = dict(dpp_options or {})
+    batch = dpp_options.get("bandwidth") == "batch"
+    data = edge_statistics(model, site, x, batch_rows=BATCH_ROWS if batch else None)
     seconds = {"input_gram": time.perf_counter() - t0}
     H, d = data.n_units, data.n_inputs
     W = outgoing_weights(model, site)
@@ -97,12 +114,14 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
     ks = edge_sizes(d, fractions)
     errors: dict[str, list[float]] = {}
     nodes = [matched_nodes(H, k, d, H_next) for k in ks]
-    first = LayerData(layer_statistics(model, site, x)).with_inputs(
-        weights=W, importance=importance_scores(model, site)
-    )
+    first = None  # the layer's statistics over neurons, read only for the node rules
+    if node_methods:
+        first = LayerData(layer_statistics(model, site, x)).with_inputs(
+            weights=W, importance=importance_scores(model, site)
+        )
     with fusion_warnings() as ridged:
-        _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar)
-        for method in NODE_METHODS:
+        _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar, edge_methods, dpp_options)
+        for method in node_methods:
             rng = exp._rng(i, 401, method_stream(method))
             t0 = time.perf_counter()
             errors["node " + method] = [
@@ -120,15 +139,17 @@ def edge_part(exp, i: int, fractions=FRACTIONS, bar=None) -> dict:
     }
 
 
-def _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar) -> None:
-    """Every edge rule, plain and reweighted, at every size (fills ``errors`` and ``seconds``)."""
+def _edge_rules(exp, i, model, site, data, ks, errors, seconds, bar, methods, dpp_options) -> None:
+    """Each edge rule, plain and reweighted, at every size (fills ``errors`` and ``seconds``)."""
     from ..nets.evaluate import error_rate
     from ..pruning.edge.masks import reweight_edges, select_edge_masks
 
     xt, yt = exp.data.x_test, exp.data.y_test
-    for method in EDGE_METHODS:
+    for method in methods:
         rng = exp._rng(i, 400, method_stream(method))
-        options = {"progress": bar.update} if method == "dpp" and bar is not None else {}
+        options = dict(dpp_options) if method == "dpp" else {}
+        if method == "dpp" and bar is not None:
+            options["progress"] = bar.update
         t0 = time.perf_counter()
         masks = select_edge_masks(method, ks, data, rng=rng, **options)
         seconds[method] = time.perf_counter() - t0

@@ -3,7 +3,7 @@
 Each experiment of :mod:`divnet_nb.tasks` has one writer here, registered with
 :func:`writes` under the experiment's name by the report module that presents it
 (:data:`_MODULES`: ``write`` for ``reproduce``, and ``leaderboard``, ``kernels``, ``edges``,
-``gates``, ``theory``, ``cnn``, ``sizes``, ``interleaved``). :func:`write_outputs` looks the writer up by the result's ``"experiment"``
+``gates``, ``theory``, ``cnn``, ``sizes``, ``interleaved``, ``edge-bandwidths``). :func:`write_outputs` looks the writer up by the result's ``"experiment"``
 key, so nothing guesses the kind of a result from its other keys. Every file is written
 atomically (:func:`divnet_nb._io.atomic_write`).
 """
@@ -30,6 +30,7 @@ _MODULES = (
     "cnn",
     "sizes",
     "interleaved",
+    "edge_bandwidths",
 )
 _WRITERS: dict[str, Callable[[dict, Path], Path]] = {}
 

@@ -19,6 +19,12 @@ __all__ = ["SECTIONS", "draw_section_figures", "section_blocks"]
 SECTIONS = {
     "sizes": ("sizes", "sizes", "sizes_summary", "save_sizes_figure"),
     "interleaved": ("interleaved", "interleaved", "interleaved_summary", "save_interleaved_figure"),
+    "edge-bandwidths": (
+        "edge-bandwidths",
+        "edge_bandwidths",
+        "bandwidths_summary",
+        "save_bandwidths_figure",
+    ),
 }
 
 

@@ -165,6 +165,7 @@ EXPERIMENT_MODULES = (
     "divnet_nb.experiments.cnn",
     "divnet_nb.experiments.sizes",
     "divnet_nb.experiments.interleaved",
+    "divnet_nb.experiments.edge_bandwidths",
 )
 
 _EXPERIMENTS: dict[str, ExperimentProtocol] = {}

@@ -5,7 +5,8 @@
   :func:`~.masks.select_edge_masks`, :func:`~.masks.reweight_edges`,
   :func:`~.masks.prune_edges`, and :func:`~.masks.count_parameters`;
 * :mod:`.rules` - the registered edge rules: DPP edge pruning (Acharyya et al.), random,
-  magnitude.
+  magnitude;
+* :mod:`.bandwidth` - the settings of the DPP edge kernel's bandwidth.
 
 Importing this package registers the rules; it needs no torch.
 """

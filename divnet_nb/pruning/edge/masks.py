@@ -57,10 +57,14 @@ class EdgeData:
         Gram matrix ``X^T X`` (and column sums) of the layer's inputs over the data.
     weights : ndarray, shape (units, d)
         The layer's incoming weights (float64), row h for unit h.
+    batch : GramAccumulator, optional
+        The same statistics over the first rows of the data only, for the ``batch``
+        bandwidth of the DPP edge kernel (:mod:`~divnet_nb.pruning.edge.bandwidth`).
     """
 
     stats: GramAccumulator
     weights: np.ndarray
+    batch: GramAccumulator | None = None
 
     @property
     def n_units(self) -> int:
@@ -72,13 +76,29 @@ class EdgeData:
 
 
 def edge_statistics(
-    model: nn.Module, layer: int | LayerSite, data, *, batch_size: int = 8192
+    model: nn.Module,
+    layer: int | LayerSite,
+    data,
+    *,
+    batch_size: int = 8192,
+    batch_rows: int | None = None,
 ) -> EdgeData:
-    """The input Gram matrix and incoming weights of hidden layer ``layer`` (index or site; one pass over ``data``)."""
+    """The input Gram matrix and incoming weights of hidden layer ``layer`` (index or site; one pass over ``data``).
+
+    With ``batch_rows``, the Gram matrix of the first ``batch_rows`` rows of ``data`` too
+    (``EdgeData.batch``, for the ``batch`` bandwidth).
+    """
     site = as_site(model, layer)
+    if batch_rows is not None:  # checked before any pass over the data
+        batch_rows = as_size(batch_rows, len(data), "batch_rows", upper="the rows of data")
     acc = GramAccumulator()
     site.read(model, data, acc.update, batch_size=batch_size, inputs=True)
-    return EdgeData(acc, np.asarray(site.incoming(model), dtype=np.float64))
+    batch = None
+    if batch_rows is not None:
+        rows = batch_rows
+        batch = GramAccumulator()
+        site.read(model, data[:rows], batch.update, batch_size=batch_size, inputs=True)
+    return EdgeData(acc, np.asarray(site.incoming(model), dtype=np.float64), batch)
 
 
 def select_edge_masks(

@@ -3,8 +3,10 @@ r"""The ``edge`` rules: which incoming weights of each unit to keep (Acharyya et
 ===============  ==========================================================================
 ``"dpp"``        a k-DPP over each unit's d incoming edges with DivNet's RBF kernel over the
                  edges' contributions :math:`C_a = X_{\cdot a} w_{ah}`
-                 (:mod:`divnet_nb.core.edges`; options ``beta`` (default 10 / |T|) and
-                 ``eps`` (0.01)); one eigendecomposition per unit serves every size
+                 (:mod:`divnet_nb.core.edges`; options ``bandwidth``
+                 (:mod:`~divnet_nb.pruning.edge.bandwidth`, default ``"paper"``: beta =
+                 10 / |T|), ``beta`` and ``eps`` (0.01)); one eigendecomposition per unit
+                 serves every size
 ``"random"``     exactly k edges per unit, uniformly at random
 ``"magnitude"``  the k incoming weights of largest :math:`|w_{ah}|` per unit (ties: lower
                  input index first)
@@ -45,19 +47,27 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 @register_method(
     "dpp", "edge", label="DPP edge", color="tab:blue", marker="o",
-    options=("beta", "eps", "progress"), fused_label="DPP edge + reweighting",
+    options=("beta", "eps", "progress", "bandwidth"), fused_label="DPP edge + reweighting",
 )  # fmt: skip
-def dpp_edges(edge_data: EdgeData, sizes, rng, *, beta=None, eps=None, progress=None):
-    """A k-DPP over each unit's incoming edges (DivNet's kernel over the edges' contributions)."""
+def dpp_edges(
+    edge_data: EdgeData, sizes, rng, *, beta=None, eps=None, progress=None, bandwidth="paper"
+):
+    """A k-DPP over each unit's incoming edges (DivNet's kernel over the edges' contributions).
+
+    ``bandwidth`` chooses the contributions and beta of the kernel
+    (:mod:`~divnet_nb.pruning.edge.bandwidth`); ``beta`` overrides its beta.
+    """
     from ...core.constants import DEFAULT_EPS
     from ...core.edges import dpp_edge_masks
+    from .bandwidth import kernel_inputs
 
+    G, n_samples, beta = kernel_inputs(edge_data, bandwidth, beta)
     return dpp_edge_masks(
-        edge_data.stats.gram,
+        G,
         edge_data.weights,
         sizes,
         rng,
-        n_samples=edge_data.stats.n_samples,
+        n_samples=n_samples,
         beta=beta,
         eps=DEFAULT_EPS if eps is None else eps,
         progress=progress,
