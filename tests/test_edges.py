@@ -158,3 +158,23 @@ def test_the_edges_command_writes_its_report(tmp_path, capsys):
     assert "DPP edge + reweighting" in (tmp_path / "edges.md").read_text()
     assert main(["edges", "--dataset", "digits", "--instances", "0"]) == 2
     assert "--instances must be >= 1" in capsys.readouterr().err
+
+
+def test_one_network_gives_differences_and_no_verdict():
+    from divnet_nb.experiments.edges import _describe
+    from divnet_nb.report.edges import edges_markdown
+
+    keys = ["dpp", "dpp+rw", "random", "random+rw", "magnitude", "magnitude+rw", "node dpp"]
+    errors = {k: [[0.1 + 0.01 * j, 0.05]] for j, k in enumerate(keys)}
+    result = {
+        "dataset": "mnist", "fractions": [0.2, 0.5], "k": [157, 392], "matched_nodes": [256, 348],
+        "test_error": errors, "unpruned_test_error": [0.02],
+        "variants": {k: _describe(k) for k in keys},
+    }  # fmt: skip
+    one = edges_markdown(result)
+    assert "One network gives no interval, so no verdict is drawn" in one
+    assert "DPP edge minus random edge: 20%: -2.00; 50%: +0.00." in one
+    assert "holds" not in one and "not resolved" not in one
+    result["test_error"] = {k: v * 2 for k, v in errors.items()}  # two networks: verdicts
+    result["unpruned_test_error"] = [0.02, 0.02]
+    assert "**does not hold**" in edges_markdown(result)

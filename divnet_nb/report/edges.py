@@ -79,11 +79,23 @@ def edges_markdown(result: dict, fractions=(0.2, 0.5), *, every_fraction: bool =
         )
         lines.append(f"| {row['label']} | {cells} |")
     shown = fr if every_fraction else [fr[j] for j in cols]
+    labels = {k: v["label"] for k, v in result["variants"].items()}
+    if n == 1:  # a difference, but no interval: no verdict either
+        lines += ["", "Claim (3), DPP edge pruning against each competitor on one network: "
+                  "the differences in points (negative: DPP edge lower). One network gives no "
+                  "interval, so no verdict is drawn:", ""]  # fmt: skip
+        for c in edge_comparisons(result):
+            per = "; ".join(
+                f"{r['fraction']:.0%}: {100 * r['difference']:+.2f}"
+                for r in c["rows"]
+                if r["fraction"] in shown
+            )
+            lines.append(f"- {labels[c['a']]} minus {labels[c['b']]}: {per}.")
+        return "\n".join(lines)
     lines += ["", "Claim (3), DPP edge pruning below each competitor (verdict over the "
               f"{len(fr)} measured fractions {fr[0]:.0%}-{fr[-1]:.0%}; paired differences in points with 95 % t-intervals at "
               + ("each fraction of edges kept" if every_fraction else
                  ", ".join(f"{f:.0%}" for f in shown)) + "):", ""]  # fmt: skip
-    labels = {k: v["label"] for k, v in result["variants"].items()}
     for c in edge_comparisons(result):
         per = "; ".join(
             f"{r['fraction']:.0%}: {100 * r['difference']:+.2f} "
