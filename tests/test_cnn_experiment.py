@@ -30,6 +30,25 @@ def test_each_setting_prunes_the_layers_it_names():
     assert sum(widths["budget"]) == round(0.5 * (8 + 16 + 32)) and widths["budget"] != [4, 8, 16]
 
 
+@pytest.mark.parametrize("rule", ["dpp", "importance"])
+def test_statistics_shared_across_a_parts_cells_change_no_number(rule):
+    net = get_architecture("digits-cnn").build(0).eval()
+    X = np.random.default_rng(0).random((200, 1, 8, 8)).astype(np.float32)
+    x = torch.as_tensor(X[:50])
+    for setting in ("dense", "last-conv", "convs"):
+        shared = {}
+        for f, reweight in ((0.25, False), (0.25, True), (0.5, True)):
+            rng = np.random.default_rng(int(100 * f))
+            alone = experiment.prune_setting(net, setting, f, rule, reweight, rng, X)
+            rng = np.random.default_rng(int(100 * f))
+            cached = experiment.prune_setting(
+                net, setting, f, rule, reweight, rng, X, shared=shared
+            )
+            with torch.no_grad():
+                assert torch.equal(alone(x), cached(x)), (setting, f, reweight)
+        assert list(shared) == ([] if setting == "convs" else [setting])  # one site: read once
+
+
 def test_layer_costs_count_parameters_and_multiply_accumulates_by_hand():
     net = get_architecture("lenet5-caffe").build(0)
     costs = layer_costs(net, (1, 28, 28))

@@ -82,12 +82,22 @@ def cnn_fractions(settings) -> tuple[float, ...]:
     return FAST_FRACTIONS if settings.fast else FRACTIONS
 
 
-def prune_setting(model, setting: str, fraction: float, rule: str, reweight: bool, rng, data):
-    """``model`` pruned as ``setting`` says, every pruned layer keeping ``fraction`` of its units."""
+def prune_setting(
+    model, setting: str, fraction: float, rule: str, reweight: bool, rng, data, *, shared=None
+):
+    """``model`` pruned as ``setting`` says, every pruned layer keeping ``fraction`` of its units.
+
+    ``shared``, a dict kept by the caller across calls on the same ``model`` and ``data``,
+    holds the statistics of a setting that prunes one site (``dense``, ``last-conv``): they
+    are read over the data once instead of once per fraction and variant, with the same
+    numbers (the site's statistics do not depend on what is pruned).
+    """
     from ..nets.conv_sites import ConvSite
     from ..nets.sites import find_sites
     from ..pruning.apply import prune_layer, prune_network
     from ..pruning.neuron.budget import allocate
+    from ..pruning.neuron.layer_data import LayerData
+    from ..pruning.statistics import layer_statistics
 
     if setting == "all":
         return prune_network(model, fraction, rule, reweight, rng, data=data)
@@ -100,6 +110,14 @@ def prune_setting(model, setting: str, fraction: float, rule: str, reweight: boo
         "last-conv": convs[-1:],
         "convs": convs,
     }[setting]
+    if shared is not None and len(chosen) == 1:
+        site = chosen[0]
+        if setting not in shared:
+            shared[setting] = LayerData(layer_statistics(model, site, data))
+        k = max(1, int(round(fraction * site.width(model))))
+        return prune_layer(
+            model, site, k, rule, reweight, rng, data=data, layer_data=shared[setting]
+        )
     current = model
     for site in chosen:
         k = max(1, int(round(fraction * site.width(model))))
@@ -140,12 +158,13 @@ def cnn_part(exp, i: int, setting: str, rule: str, fractions, progress=None) -> 
     model, x, y = exp.model(i), exp.x_kernel, exp.data.y_test
     shape = get_architecture(exp.settings.architecture).input_shape
     out = {"test_error": {}, "finetuned_error": {}, "widths": [], "costs": []}
+    shared = {}  # a one-site setting's statistics, read once for the whole part
     with fusion_warnings() as ridged:
         for variant, reweight in (("plain", False), ("fused", True)):
             out["test_error"][variant], out["finetuned_error"][variant] = [], []
             for fi, f in enumerate(fractions):
                 rng = exp._rng(i, 400, _SETTING_INDEX[setting], method_stream(rule), fi)
-                pruned = prune_setting(model, setting, f, rule, reweight, rng, x)
+                pruned = prune_setting(model, setting, f, rule, reweight, rng, x, shared=shared)
                 out["test_error"][variant].append(error_rate(pruned, exp.x_test, y))
                 tuned = _fine_tuned(pruned, exp, i, 2 * fi + int(reweight))
                 out["finetuned_error"][variant].append(error_rate(tuned, exp.x_test, y))
