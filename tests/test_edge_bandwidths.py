@@ -89,3 +89,44 @@ def test_under_the_papers_bandwidth_the_experiment_gives_the_edges_experiments_n
     assert md.count("| median | DPP edge") == 7  # every comparison of claim (3), per bandwidth
     with pytest.raises(ValueError, match="no part 'net0-bandwidth-silverman'"):
         protocol.measure(Experiment("digits", settings, progress=False), "net0-bandwidth-silverman")
+
+
+def test_the_readme_says_what_the_committed_bandwidth_run_shows():
+    """The README's sentences on the bandwidths, against reference/edge-bandwidths-mnist.json."""
+    import json
+    from pathlib import Path
+
+    from divnet_nb.experiments.edge_bandwidths import bandwidth_verdicts
+    from divnet_nb.experiments.reference import REFERENCE_DIR
+
+    ref = json.loads((REFERENCE_DIR / "edge-bandwidths-mnist.json").read_text())
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    units = {b: [u for net in ref["spectra"][b] for u in net] for b in ref["bandwidths"]}
+    off = {b: np.mean([u["offdiagonal_mean"] for u in units[b]]) for b in units}
+    size = {b: np.mean([u["expected_size"] for u in units[b]]) for b in units}
+    # "off-diagonal entries average about 0.98 ... keeps about 15 of 784 edges"
+    assert "average about 0.98" in text and "about 15 of 784 edges" in text
+    assert all(round(off[b], 2) == 0.98 or round(off[b], 2) == 0.99 for b in ("paper", "centred"))
+    assert all(round(size[b]) == 15 for b in ("paper", "centred"))
+    assert "batch setting keeps about 64 and the median one about\n  150" in text
+    assert round(size["batch"]) == 64 and 145 <= size["median"] <= 155 and off["median"] < 0.5
+    # "at 10 % of the edges the batch bandwidth's DPP edges err 14.3 % against 37.6 %"
+    at10 = {b: 100 * np.mean(ref["dpp"][b]["dpp"], axis=0)[0] for b in ref["bandwidths"]}
+    assert ref["fractions"][0] == 0.1 and "err 14.3 % against DivNet's beta's 37.6 %" in text
+    assert f"{at10['batch']:.1f}" == "14.3" and f"{at10['paper']:.1f}" == "37.6"
+    verdicts = {
+        b: {(c["a"], c["b"]): c for c in comparisons}
+        for b, comparisons in bandwidth_verdicts(ref).items()
+    }
+    below_random = {b: v[("dpp", "random")]["verdict"] for b, v in verdicts.items()}
+    assert below_random == {"paper": "not resolved", "batch": "holds", "centred": "not resolved",
+                            "median": "not resolved"}  # fmt: skip
+    # "Claim (3) does not hold under any of the four": above magnitude wherever decided, and
+    # with reweighting above importance + fusion at the smallest fraction
+    assert "**Claim (3) does not hold under any of the four.**" in text
+    for v in verdicts.values():
+        for pair in (("dpp", "magnitude"), ("dpp+rw", "magnitude+rw")):
+            assert v[pair]["verdict"] == "does not hold"
+            assert all(r["verdict"] != "holds" for r in v[pair]["rows"])
+        node = v[("dpp+rw", "node importance")]
+        assert node["verdict"] == "does not hold" and node["rows"][0]["verdict"] == "does not hold"

@@ -80,7 +80,7 @@ def test_the_readme_tables_are_generated_from_the_references():
     names = {m["name"] for m in readme.BLOCK.finditer(text)}
     assert names == {
         "mnist-table2", "datasets", "claims", "provenance", "leaderboard", "edges", "theory",
-        "gates", "kernels", "sizes", "interleaved",
+        "gates", "kernels", "sizes", "interleaved", "edge-bandwidths",
     }  # fmt: skip
     refs, boards, edges = readme.load_references(), readme.load_boards(), readme.load_edges()
     theory, gates, kernels = readme.load_theory(), readme.load_gates(), readme.load_kernels()
@@ -89,7 +89,7 @@ def test_the_readme_tables_are_generated_from_the_references():
     assert set(gates) == {"mnist"} and set(kernels) == {"mnist", "mnist_rot", "cifar10"}
     rendered = readme.render(text, refs, boards, edges, theory, gates, kernels)
     assert rendered == text, "run make readme"
-    for block in ("mnist-table2", "gates", "kernels", "sizes", "interleaved"):
+    for block in ("mnist-table2", "gates", "kernels", "sizes", "interleaved", "edge-bandwidths"):
         tampered = text.replace(
             f"<!-- reference:{block} -->\n", f"<!-- reference:{block} -->\nx", 1
         )

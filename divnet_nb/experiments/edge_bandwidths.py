@@ -14,10 +14,15 @@ under each one against the same competitors:
 * part ``net<i>-bandwidth-<name>``: the DPP edge rule, plain and reweighted, and the
   spectrum of three units' kernels (the first, middle and last unit).
 
-Every rule draws from the generator keyed by its name (:func:`edge_part`), so the masks
-are those the ``edges`` experiment draws, and each bandwidth's DPP rule starts from the
-same random numbers: the bandwidths are compared on paired draws. Under ``paper`` the
-DPP numbers are the ``edges`` experiment's.
+Every rule draws from the generator keyed by its name (:func:`edge_part`), so each
+bandwidth's DPP rule starts from the same random numbers (the bandwidths are compared on
+paired draws), and the baselines are the ``edges`` experiment's, number for number. Under
+``paper`` the DPP rule is the ``edges`` experiment's too, and gives its numbers when both run
+in one environment (a test checks it). Against a reference made elsewhere the DPP rows can
+be another draw of the same rule: the committed MNIST ``edges`` reference has the same
+random, magnitude and node rows as this experiment's MNIST run, bit for bit, and other DPP
+samples (a sample depends on eigenvectors, which the BLAS build and thread count can change
+in their last bits).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 ``edge-bandwidths.md``: each bandwidth's kernel (beta, off-diagonal mean, expected DPP
 size), the DPP rule's test error beside the baselines, and claim (3)'s verdicts under
 each bandwidth. ``edge-bandwidths.png``: left, the spectrum of one unit's kernel under
-each bandwidth; right, DPP edge minus random edge (both reweighted), paired by network.
+each bandwidth; right, DPP edge minus magnitude edge (both reweighted; the strongest edge
+competitor), paired by network.
 """
 
 from __future__ import annotations
@@ -118,20 +119,20 @@ def bandwidths_summary(result: dict) -> str:
 
 @styled
 def plot_bandwidths(result: dict, axes=None):
-    """Left: network 0's first unit's kernel spectrum per bandwidth. Right: DPP minus random edges (reweighted)."""
+    """Left: network 0's first unit's kernel spectrum per bandwidth. Right: DPP minus magnitude edges (reweighted)."""
     if axes is None:
         import matplotlib.pyplot as plt
 
         axes = plt.subplots(1, 2, figsize=(12, 4.4))[1]
     left, right = axes
     x = np.asarray(result["parameter_fraction"])
-    random = np.asarray(result["test_error"]["random+rw"], dtype=float)
+    rival = np.asarray(result["test_error"]["magnitude+rw"], dtype=float)
     for b in result["bandwidths"]:
         unit = result["spectra"][b][0][0]
         color, marker = COLORS.get(b, "black"), MARKERS.get(b, "x")
         left.plot(unit["ranks"], unit["eigenvalues"], color=color, marker=marker, ms=4,
                   label=f"{b} (beta {unit['beta']:.2g})")  # fmt: skip
-        diff = np.asarray(bandwidth_result(result, b)["test_error"]["dpp+rw"]) - random
+        diff = np.asarray(bandwidth_result(result, b)["test_error"]["dpp+rw"]) - rival
         _curve(right, x, diff, (color, "-", marker), b)
     left.set_xscale("log")
     left.set_yscale("log")
@@ -143,8 +144,8 @@ def plot_bandwidths(result: dict, axes=None):
     right.axhline(0.0, color="gray", lw=1, ls=":")
     symlog_axis(right)
     right.set_xlabel("fraction of the first layer's parameters kept")
-    right.set_ylabel("DPP edge - random edge error\n(both reweighted; paired, symlog)")
-    right.set_title("Below zero: DPP edges better")
+    right.set_ylabel("DPP edge - magnitude edge error\n(both reweighted; paired, symlog)")
+    right.set_title("Against the strongest edge rule (below zero: DPP edges better)")
     right.grid(alpha=0.3, which="both")
     right.legend(title="bandwidth")
     return axes
