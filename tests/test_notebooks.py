@@ -96,3 +96,37 @@ def test_notebook_conventions(name):
             assert all(o.get("name") != "stderr" for o in cell.get("outputs", [])), (
                 "checked cells print no stderr"
             )
+
+
+def run_record(nb) -> tuple[list, str | None]:
+    """The code cells' execution counts, and the fast-mode flag the first cell printed (if any)."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    printed = "".join(o.get("text", "") for o in code[0].get("outputs", []))
+    match = re.search(r"fast mode(?::| is) (True|False|ON|OFF)", printed)
+    fast = match and {"ON": "True", "OFF": "False"}.get(match[1], match[1])
+    return [c.get("execution_count") for c in code], fast
+
+
+def test_the_run_record_sees_a_skipped_cell_and_a_fast_run():
+    nb = nbformat.v4.new_notebook()
+    first = nbformat.v4.new_code_cell("print(fast_mode())", execution_count=1)
+    first.outputs = [nbformat.v4.new_output("stream", text="divnet_nb 1.0; fast mode: True\n")]
+    nb.cells = [
+        first,
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("y", execution_count=2),
+    ]
+    counts, fast = run_record(nb)
+    assert counts == [1, None, 2] and fast == "True"
+    first.outputs = [nbformat.v4.new_output("stream", text="divnet_nb 1.0; fast mode is OFF\n")]
+    assert run_record(nb)[1] == "False"
+
+
+@pytest.mark.parametrize("name", SERIES)
+def test_the_committed_outputs_are_one_full_run_from_top_to_bottom(name):
+    """Every code cell ran, in order, in one kernel, and (where it says) not in fast mode."""
+    counts, fast = run_record(load(name))
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{name}: cells ran out of order or not at all ({counts}); re-run it top to bottom"
+    )
+    assert fast in (None, "False"), f"{name} was committed from a fast-mode run"
