@@ -47,6 +47,7 @@ def _kernels(result: dict) -> list[str]:
         off = np.mean([u["offdiagonal_mean"] for u in units])
         size = np.mean([u["expected_size"] for u in units])
         beta = result["spectra"][b][0][0]["beta"]
+        text = text.replace("|", "\\|")  # |T| inside a table cell
         lines.append(f"| {b} | {text} | {beta:.3g} | {off:.3f} | {size:.1f} |")
     return lines
 
