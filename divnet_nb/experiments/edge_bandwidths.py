@@ -87,13 +87,13 @@ def bandwidth_part(exp, i: int, part: str) -> dict:
     from ..nets.sites import site_for
     from ..pruning.edge.masks import edge_statistics
 
-    out = edge_part(
-        exp, i, FRACTIONS, edge_methods=("dpp",), node_methods=(), dpp_options={"bandwidth": part}
-    )
     model = exp.model(i)
-    site = site_for(model, 0)
     rows = BATCH_ROWS if part == "batch" else None
-    data = edge_statistics(model, site, exp.x_kernel, batch_rows=rows)
+    data = edge_statistics(model, site_for(model, 0), exp.x_kernel, batch_rows=rows)  # read once
+    out = edge_part(
+        exp, i, FRACTIONS, edge_methods=("dpp",), node_methods=(),
+        dpp_options={"bandwidth": part}, edge_data=data,
+    )  # fmt: skip
     H = data.n_units
     out["spectrum"] = kernel_spectrum(data, part, (0, H // 2, H - 1))
     return out

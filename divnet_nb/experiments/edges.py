@@ -84,12 +84,15 @@ def edge_part(
     edge_methods=EDGE_METHODS,
     node_methods=NODE_METHODS,
     dpp_options: dict | None = None,
+    edge_data=None,
 ) -> dict:
     """One network: test error of every edge variant and matched node rule at every fraction.
 
     ``edge_methods`` and ``node_methods`` choose the rules (all by default);
     ``dpp_options`` go to the DPP edge rule (e.g. ``{"bandwidth": "median"}``). Each rule
     draws from its own generator, keyed by its name, whichever others are run.
+    ``edge_data``: the layer's statistics (:func:`~divnet_nb.pruning.edge.masks.edge_statistics`),
+    if the caller has read them already.
     """
     from ..nets.evaluate import error_rate
     from ..nets.sites import site_for
@@ -106,7 +109,7 @@ def edge_part(
     t0 = time.perf_counter()
     dpp_options = dict(dpp_options or {})
     batch = dpp_options.get("bandwidth") == "batch"
-    data = edge_statistics(model, site, x, batch_rows=BATCH_ROWS if batch else None)
+    data = edge_data or edge_statistics(model, site, x, batch_rows=BATCH_ROWS if batch else None)
     seconds = {"input_gram": time.perf_counter() - t0}
     H, d = data.n_units, data.n_inputs
     W = outgoing_weights(model, site)

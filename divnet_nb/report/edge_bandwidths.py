@@ -18,6 +18,7 @@ from ..experiments.edge_bandwidths import bandwidth_result, bandwidth_verdicts
 from ..verdicts import mean_std
 from .figures import _curve, save_figure, styled, symlog_axis
 from .outputs import write_json, write_text, writes
+from .questions import verdict_counts
 
 __all__ = [
     "bandwidths_markdown",
@@ -72,9 +73,7 @@ def _errors(result: dict, fractions=(0.1, 0.2, 0.5)) -> list[str]:
 
 
 def _counts(rows: list[dict]) -> str:
-    words = ("holds", "does not hold", "not resolved")
-    n = {w: sum(r["verdict"] == w for r in rows) for w in words}
-    return ", ".join(f"{n[w]} {w}" for w in words if n[w])
+    return ", ".join(f"{n} {w}" for w, n in verdict_counts(rows).items() if n)
 
 
 def _verdicts(result: dict) -> list[str]:
